@@ -1,0 +1,1 @@
+"""Hardware backends behind small interfaces (see :mod:`hardware.base`)."""
