@@ -1,0 +1,52 @@
+"""Pick the hardware backends named by the configuration.
+
+Never falls back silently: if ``hardware = "pi"`` and the GPIO library or a chip is
+missing, start-up fails with a message saying what to install or check.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hardware.base import Camera, LoadCellSource
+from station.errors import ConfigError, HardwareError
+
+if TYPE_CHECKING:
+    from station.config import Settings
+    from station.geometry import Geometry
+
+
+def make_load_cell_source(settings: Settings, *, geometry: Geometry | None = None) -> LoadCellSource:
+    if settings.hardware == "sim":
+        from hardware.sim import SimLoadCellSource
+
+        return SimLoadCellSource(
+            seed=settings.sim_seed, rate_hz=float(settings.sample_rate_hz), paced=True, geometry=geometry
+        )
+    if settings.hardware == "pi":
+        from hardware.hx711_backend import HX711Array
+
+        return HX711Array(pins=settings.pins, rate_hz=float(settings.sample_rate_hz))
+    raise ConfigError("STATION_HARDWARE", f"unknown backend {settings.hardware!r} (use sim or pi)")
+
+
+def make_camera(settings: Settings) -> Camera | None:
+    """The configured camera, or ``None`` when ``camera = "none"``."""
+    size = dict(width=settings.camera_width, height=settings.camera_height, fps=settings.camera_fps)
+    if settings.camera == "none":
+        return None
+    if settings.camera == "sim":
+        from hardware.sim.camera import SimCamera
+
+        return SimCamera(**size)  # type: ignore[arg-type]
+    if settings.camera == "picamera2":
+        try:
+            from hardware.picamera2_backend import Picamera2Camera
+        except ImportError as exc:  # pragma: no cover - depends on the OS
+            raise HardwareError(
+                f"the picamera2 backend cannot load ({exc})",
+                hint="On Raspberry Pi OS run `sudo apt install python3-picamera2` and create the venv "
+                "with --system-site-packages (make install-pi does both).",
+            ) from exc
+        return Picamera2Camera(**size)  # type: ignore[arg-type]
+    raise ConfigError("STATION_CAMERA", f"unknown camera {settings.camera!r} (use sim, picamera2 or none)")

@@ -1,0 +1,357 @@
+"""Live acquisition: a background reader turning raw load-cell frames into forces and CoP.
+
+One thread reads the configured :class:`~hardware.base.LoadCellSource`, converts counts
+to newtons with the active calibration, computes per-plate vertical force and CoP and
+the combined CoP in the lab frame, stores everything in a ring buffer (read by the
+recorder by sequence number, so recording never loses a frame) and fans each sample
+out to live subscribers (bounded queues: a slow subscriber loses its oldest samples,
+it never stalls acquisition or other subscribers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from calibration.model import Calibration
+from hardware.base import N_CHANNELS, ChannelHealth, LoadCellFrame, LoadCellSource
+from station.errors import HardwareError
+
+log = logging.getLogger(__name__)
+
+#: Below this plate force the plate's CoP is undefined (same threshold as contacts).
+COP_MIN_FZ_N = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One processed frame. ``cop_*`` are ``None`` while the plate (or both) carry < 20 N."""
+
+    seq: int
+    t_ns: int
+    counts: tuple[int, ...]
+    invalid: int
+    loads_n: tuple[float, ...]
+    fz_left_n: float
+    fz_right_n: float
+    cop_left_mm: tuple[float, float] | None
+    cop_right_mm: tuple[float, float] | None
+    cop_mm: tuple[float, float] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "t_ns": self.t_ns,
+            "invalid": self.invalid,
+            "fz_n": [round(self.fz_left_n, 2), round(self.fz_right_n, 2)],
+            "cop_left_mm": _round_pt(self.cop_left_mm),
+            "cop_right_mm": _round_pt(self.cop_right_mm),
+            "cop_mm": _round_pt(self.cop_mm),
+        }
+
+
+def _round_pt(p: tuple[float, float] | None) -> list[float] | None:
+    return None if p is None else [round(p[0], 2), round(p[1], 2)]
+
+
+class Subscription:
+    """A bounded queue of samples for one live consumer.
+
+    When full, the oldest sample is dropped (and counted). ``get`` blocks a thread;
+    asyncio consumers pass ``loop`` and ``await wait_async()`` then ``drain()``.
+    """
+
+    def __init__(self, maxlen: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._q: deque[Sample] = deque(maxlen=maxlen)
+        self._cond = threading.Condition()
+        self._loop = loop
+        self._event = asyncio.Event() if loop is not None else None
+        self.dropped = 0
+        self.closed = False
+
+    def _push(self, sample: Sample) -> None:
+        with self._cond:
+            was_empty = not self._q
+            if len(self._q) == self._q.maxlen:
+                self.dropped += 1
+            self._q.append(sample)
+            self._cond.notify()
+        if was_empty and self._loop is not None and self._event is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._event.set)
+            except RuntimeError:  # loop closed: the consumer is gone
+                self.closed = True
+
+    def get(self, timeout: float | None = None) -> Sample | None:
+        with self._cond:
+            if not self._q and not self._cond.wait_for(lambda: bool(self._q), timeout):
+                return None
+            return self._q.popleft()
+
+    def drain(self) -> list[Sample]:
+        with self._cond:
+            items = list(self._q)
+            self._q.clear()
+        if self._event is not None:
+            self._event.clear()
+        return items
+
+    async def wait_async(self, timeout: float | None = None) -> bool:
+        """Wait until at least one sample is queued (asyncio consumers only)."""
+        assert self._event is not None, "create the subscription with loop=..."
+        if self._q:
+            return True
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+
+class RingBuffer:
+    """Fixed-capacity arrays of the last ``capacity`` frames, addressed by sequence number."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.t_ns = np.zeros(capacity, dtype=np.int64)
+        self.counts = np.zeros((capacity, N_CHANNELS), dtype=np.int64)
+        self.invalid = np.zeros(capacity, dtype=np.int32)
+        self.loads_n = np.zeros((capacity, N_CHANNELS), dtype=np.float64)
+        self.next_seq = 0  # sequence number the next frame will get
+        self._lock = threading.Lock()
+
+    def append(self, t_ns: int, counts: tuple[int, ...], invalid: int, loads_n: np.ndarray) -> int:
+        with self._lock:
+            i = self.next_seq % self.capacity
+            self.t_ns[i] = t_ns
+            self.counts[i] = counts
+            self.invalid[i] = invalid
+            self.loads_n[i] = loads_n
+            seq = self.next_seq
+            self.next_seq += 1
+            return seq
+
+    def read_since(self, seq: int) -> tuple[dict[str, np.ndarray], int, int]:
+        """Frames with sequence number >= ``seq``.
+
+        Returns ``(arrays, first_seq, next_seq)``; ``first_seq > seq`` means frames
+        were overwritten before they were read (the caller reports the loss).
+        """
+        with self._lock:
+            end = self.next_seq
+            start = max(seq, end - self.capacity, 0)
+            idx = np.arange(start, end) % self.capacity
+            arrays: dict[str, np.ndarray] = {
+                "t_ns": self.t_ns[idx].copy(),
+                "counts": self.counts[idx].copy(),
+                "invalid": self.invalid[idx].copy(),
+                "loads_n": self.loads_n[idx].copy(),
+            }
+        return arrays, start, end
+
+
+class Acquisition:
+    """Background reader of one load-cell source. Thread-safe public methods."""
+
+    def __init__(
+        self,
+        source: LoadCellSource,
+        *,
+        calibration: Calibration | None = None,
+        buffer_s: float = 120.0,
+        retry_s: float = 0.5,
+    ) -> None:
+        self.source = source
+        self._calibration = calibration or Calibration()
+        self._apply_calibration(self._calibration)
+        self.buffer = RingBuffer(max(int(buffer_s * max(source.rate_hz, 1.0)), 16))
+        self._subs: list[Subscription] = []
+        self._subs_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._retry_s = retry_s
+        self._latest: Sample | None = None
+        self.frames_read = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self._error_since: float | None = None
+        self._rate_window: deque[int] = deque(maxlen=256)
+        self._frame_hooks: list[Callable[[Sample], None]] = []
+
+    # -- calibration ---------------------------------------------------------------
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibration
+
+    def set_calibration(self, calibration: Calibration) -> None:
+        """Switch calibration atomically (takes effect from the next frame)."""
+        self._apply_calibration(calibration)
+        self._calibration = calibration
+
+    def _apply_calibration(self, cal: Calibration) -> None:
+        pos = cal.geometry.cell_positions_mm()
+        # One immutable tuple swapped in one assignment, so the reader never sees a mix.
+        self._conv = (
+            np.asarray(cal.offsets_counts, dtype=float),
+            np.asarray(cal.gains_n_per_count, dtype=float),
+            pos[:, 0].copy(),
+            pos[:, 1].copy(),
+        )
+
+    # -- processing ------------------------------------------------------------------
+    def process(self, frame: LoadCellFrame) -> Sample:
+        """Convert one frame, store it, and fan it out. Used by the reader thread."""
+        offsets, gains, xs, ys = self._conv
+        loads = (np.asarray(frame.counts, dtype=float) - offsets) * gains
+        seq = self.buffer.append(frame.t_ns, frame.counts, frame.invalid, loads)
+        fl = float(loads[:4].sum())
+        fr = float(loads[4:].sum())
+        mx = loads * xs
+        my = loads * ys
+        lx, ly = float(mx[:4].sum()), float(my[:4].sum())
+        rx, ry = float(mx[4:].sum()), float(my[4:].sum())
+        cop_l = (lx / fl, ly / fl) if fl >= COP_MIN_FZ_N else None
+        cop_r = (rx / fr, ry / fr) if fr >= COP_MIN_FZ_N else None
+        total = fl + fr
+        cop = ((lx + rx) / total, (ly + ry) / total) if total >= COP_MIN_FZ_N else None
+        sample = Sample(
+            seq=seq,
+            t_ns=frame.t_ns,
+            counts=tuple(frame.counts),
+            invalid=frame.invalid,
+            loads_n=tuple(float(v) for v in loads),
+            fz_left_n=fl,
+            fz_right_n=fr,
+            cop_left_mm=cop_l,
+            cop_right_mm=cop_r,
+            cop_mm=cop,
+        )
+        self._latest = sample
+        self.frames_read += 1
+        self._rate_window.append(frame.t_ns)
+        with self._subs_lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub._push(sample)
+        for hook in self._frame_hooks:
+            try:
+                hook(sample)
+            except Exception:  # a hook must never stop acquisition
+                log.exception("frame hook failed")
+        return sample
+
+    def add_frame_hook(self, hook: Callable[[Sample], None]) -> None:
+        """Call ``hook(sample)`` on the reader thread for every frame (keep it fast)."""
+        self._frame_hooks.append(hook)
+
+    # -- subscribers -----------------------------------------------------------------
+    def subscribe(self, maxlen: int = 256, loop: asyncio.AbstractEventLoop | None = None) -> Subscription:
+        sub = Subscription(maxlen, loop)
+        with self._subs_lock:
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        sub.closed = True
+        with self._subs_lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subs)
+
+    # -- thread ------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.source.start()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="acquisition", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        try:
+            self.source.stop()
+        except Exception:
+            log.exception("stopping the load-cell source failed")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                frame = self.source.read_frame()
+            except HardwareError as exc:
+                self._record_error(str(exc))
+                self._stop.wait(self._retry_s)
+                continue
+            except Exception as exc:  # never let the reader die silently
+                log.exception("load-cell source failed")
+                self._record_error(f"{type(exc).__name__}: {exc}")
+                self._stop.wait(self._retry_s)
+                continue
+            if self._error_since is not None:
+                log.info("load cells are back after %.1f s", time.monotonic() - self._error_since)
+                self._error_since = None
+            self.process(frame)
+
+    def _record_error(self, message: str) -> None:
+        self.errors += 1
+        if self.last_error != message or self._error_since is None:
+            log.error("load cells: %s", message)
+        self.last_error = message
+        if self._error_since is None:
+            self._error_since = time.monotonic()
+
+    # -- status ------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def latest(self) -> Sample | None:
+        return self._latest
+
+    def achieved_rate_hz(self) -> float | None:
+        w = list(self._rate_window)
+        if len(w) < 2 or w[-1] == w[0]:
+            return None
+        return (len(w) - 1) / ((w[-1] - w[0]) / 1e9)
+
+    def is_healthy(self, max_age_s: float | None = None) -> bool:
+        """True while frames keep arriving and the source reports no dead channel."""
+        if not self.running or self._error_since is not None or self._latest is None:
+            return False
+        max_age = max_age_s if max_age_s is not None else max(1.0, 5.0 / max(self.source.rate_hz, 1.0))
+        if (time.monotonic_ns() - self._latest.t_ns) / 1e9 > max_age and self.source_is_realtime():
+            return False
+        return not any(h.state == "dead" for h in self.source.health())
+
+    def source_is_realtime(self) -> bool:
+        return bool(getattr(self.source, "paced", True))
+
+    def health(self) -> dict[str, Any]:
+        channels: list[ChannelHealth] = self.source.health()
+        return {
+            "running": self.running,
+            "healthy": self.is_healthy(),
+            "frames_read": self.frames_read,
+            "rate_hz": self.source.rate_hz,
+            "achieved_rate_hz": self.achieved_rate_hz(),
+            "errors": self.errors,
+            "last_error": self.last_error if self._error_since is not None else None,
+            "channels": [c.as_dict() for c in channels],
+        }
