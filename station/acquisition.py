@@ -331,12 +331,18 @@ class Acquisition:
             return None
         return (len(w) - 1) / ((w[-1] - w[0]) / 1e9)
 
-    def is_healthy(self, max_age_s: float | None = None) -> bool:
-        """True while frames keep arriving and the source reports no dead channel."""
+    def is_alive(self, max_age_s: float | None = None) -> bool:
+        """True while the reader runs and frames keep arriving (what the watchdog feeds on:
+        a dead load cell is a warning for the user, and a restart would not mend a wire)."""
         if not self.running or self._error_since is not None or self._latest is None:
             return False
         max_age = max_age_s if max_age_s is not None else max(1.0, 5.0 / max(self.source.rate_hz, 1.0))
-        if (time.monotonic_ns() - self._latest.t_ns) / 1e9 > max_age and self.source_is_realtime():
+        age_s = (time.monotonic_ns() - self._latest.t_ns) / 1e9
+        return not (self.source_is_realtime() and age_s > max_age)
+
+    def is_healthy(self, max_age_s: float | None = None) -> bool:
+        """True while frames keep arriving and the source reports no dead channel."""
+        if not self.is_alive(max_age_s):
             return False
         return not any(h.state == "dead" for h in self.source.health())
 

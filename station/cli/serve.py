@@ -28,26 +28,50 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    from station import watchdog
     from station.runtime import Station
+    from station.service_lock import ServiceLock
 
     # Start the hardware before the web server, so a bad configuration stops here with
     # one clear message instead of a traceback from inside uvicorn's lifespan.
     station = Station(settings)
-    station.start()
-
-    import uvicorn
-
-    from api.app import create_app
-
-    app = create_app(settings, station=station)
-    print(
-        f"Stance Station on http://{settings.host}:{settings.port}/ (API docs at /docs), "
-        f"hardware={settings.hardware}, data in {settings.data_dir.resolve()}",
-        file=sys.stderr,
-        flush=True,
-    )
+    # Held for the life of the service, so `station restore` never swaps the database under us.
+    lock = ServiceLock(settings.data_dir, purpose="station serve")
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)
+        station.start()
+
+        import uvicorn
+
+        from api.app import create_app
+
+        app = create_app(settings, station=station)
+
+        class NotifyingServer(uvicorn.Server):
+            """Tells systemd READY=1 only once the socket listens (Type=notify = serving)."""
+
+            async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+                await super().startup(sockets)
+                if self.started:
+                    watchdog.ready(f"serving on {settings.host}:{settings.port}")
+
+        acquisition = station.acquisition
+        dog = watchdog.start_watchdog(lambda: acquisition is not None and acquisition.is_alive())
+        print(
+            f"Stance Station on http://{settings.host}:{settings.port}/ (API docs at /docs), "
+            f"hardware={settings.hardware}, data in {settings.data_dir.resolve()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False
+        )
+        try:
+            NotifyingServer(config).run()
+        finally:
+            watchdog.stopping()
+            if dog is not None:
+                dog.stop()
     finally:
         station.stop()
+        lock.release()
     return 0
