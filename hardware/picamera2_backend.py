@@ -1,0 +1,195 @@
+"""The Raspberry Pi camera through picamera2 (imported lazily: it exists only on a Pi).
+
+Frames: the ``main`` stream in ``BGR888`` format, which picamera2 delivers as
+[R, G, B] bytes per pixel (libcamera names formats by their little-endian word; the
+``RGB888`` format would hand us BGR). Each frame's time is the request's
+``SensorTimestamp`` metadata: nanoseconds on CLOCK_MONOTONIC at the start of the
+exposure, the clock ``time.monotonic_ns()`` reads and the load cells are stamped with,
+so no mapping is needed beyond taking the value as it is.
+
+Recording: picamera2's encoder (``H264Encoder``, the hardware encoder on a Pi 4, or
+``MJPEGEncoder``) writes a raw stream through :class:`_TimestampedFileOutput`, which
+keeps each encoded frame's timestamp. picamera2 gives the encoder the frame's
+SensorTimestamp in microseconds relative to the first recorded frame and keeps the
+first one in ``encoder.firsttimestamp``; the sum is the absolute CLOCK_MONOTONIC time
+(microsecond resolution). At :meth:`Picamera2Camera.stop_recording` the raw H.264 is
+wrapped in MP4 without re-encoding (:func:`station.video.remux_h264`); MJPEG, which
+browsers do not play in ``<video>``, is transcoded to H.264
+(:func:`station.video.transcode_mjpeg`, CPU-heavy: prefer H.264).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from hardware.base import Camera, VideoFrame
+from station.errors import ConflictError, HardwareError
+from station.video import RecordedVideo, remux_h264, transcode_mjpeg
+
+Encoding = Literal["h264", "mjpeg"]
+
+_INSTALL_HINT = (
+    "On a Raspberry Pi install it with 'sudo apt install python3-picamera2' and create the venv "
+    "with --system-site-packages (make does this); elsewhere set STATION_CAMERA=sim, or "
+    "STATION_CAMERA=none to record force data only."
+)
+_UNPLUGGED_HINT = (
+    "Check the ribbon cable (power off first) and that 'rpicam-hello --list-cameras' lists the "
+    "camera; set STATION_CAMERA=none to record force data only meanwhile."
+)
+
+
+class Picamera2Camera(Camera):
+    """A Pi camera module; see the module docstring.
+
+    Parameters
+    ----------
+    width, height, fps
+        Stream size and frame rate (the frame duration is fixed at 1/fps).
+    encoding
+        ``"h264"`` (default, hardware on a Pi 4) or ``"mjpeg"``.
+    bitrate
+        H.264 bitrate in bit/s (default 2 Mbit/s at 640x480).
+    camera_num
+        Which camera, when several are connected.
+    frame_timeout_s
+        A frame not arriving in this time means the camera is gone.
+    """
+
+    def __init__(
+        self,
+        *,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 30.0,
+        encoding: Encoding = "h264",
+        bitrate: int | None = None,
+        camera_num: int = 0,
+        frame_timeout_s: float = 2.0,
+    ) -> None:
+        if encoding not in ("h264", "mjpeg"):
+            raise ValueError(f"encoding must be 'h264' or 'mjpeg', not {encoding!r}")
+        self.width, self.height, self.fps = int(width), int(height), float(fps)
+        self.encoding: Encoding = encoding
+        self.bitrate = bitrate or int(2_000_000 * (self.width * self.height) / (640 * 480))
+        self.camera_num = camera_num
+        self.frame_timeout_s = frame_timeout_s
+        self._picam2: Any = None
+        self._index = 0
+        self._encoder: Any = None
+        self._output: Any = None
+        self._target: Path | None = None
+        self._raw: Path | None = None
+
+    def start(self) -> None:
+        try:
+            from picamera2 import Picamera2
+        except ImportError:
+            raise HardwareError("picamera2 is not installed", hint=_INSTALL_HINT) from None
+        cameras = Picamera2.global_camera_info()
+        if len(cameras) <= self.camera_num:
+            raise HardwareError(
+                f"no camera found (camera {self.camera_num} requested, {len(cameras)} connected)",
+                hint=_UNPLUGGED_HINT,
+            )
+        try:
+            picam2 = Picamera2(self.camera_num)
+            frame_us = round(1e6 / self.fps)
+            config = picam2.create_video_configuration(
+                main={"size": (self.width, self.height), "format": "BGR888"},
+                controls={"FrameDurationLimits": (frame_us, frame_us)},
+            )
+            picam2.configure(config)
+            picam2.start()
+        except (RuntimeError, OSError, IndexError) as exc:
+            raise HardwareError(f"the camera could not be started: {exc}", hint=_UNPLUGGED_HINT) from None
+        self._picam2 = picam2
+        self._index = 0
+
+    def stop(self) -> None:
+        if self._picam2 is None:
+            return
+        try:
+            if self._encoder is not None:
+                self._picam2.stop_encoder()
+                self._encoder = None
+            self._picam2.stop()
+            self._picam2.close()
+        except (RuntimeError, OSError):
+            pass  # an unplugged camera cannot be stopped cleanly; it is released anyway
+        finally:
+            self._picam2 = None
+
+    def read_frame(self) -> VideoFrame:
+        if self._picam2 is None:
+            raise HardwareError("the camera is not started", hint="Call start() first.")
+        try:
+            request = self._picam2.capture_request(wait=self.frame_timeout_s)
+        except (TimeoutError, RuntimeError, OSError) as exc:
+            raise HardwareError(
+                f"the camera delivered no frame in {self.frame_timeout_s:.1f} s ({exc or 'timeout'})",
+                hint=_UNPLUGGED_HINT,
+            ) from None
+        try:
+            image = np.array(request.make_array("main"), dtype=np.uint8, copy=True)
+            t_ns = int(request.get_metadata()["SensorTimestamp"])
+        finally:
+            request.release()
+        if image.shape[:2] != (self.height, self.width):
+            image = np.ascontiguousarray(image[: self.height, : self.width, :3])
+        frame = VideoFrame(index=self._index, t_ns=t_ns, image=image)
+        self._index += 1
+        return frame
+
+    def start_recording(self, path: str | Path) -> None:
+        """Start encoding every camera frame to ``path`` (an ``.mp4`` made at stop)."""
+        if self._picam2 is None:
+            raise HardwareError("the camera is not started", hint="Call start() first.")
+        if self._encoder is not None:
+            raise ConflictError("the camera is already recording", hint="Stop the running recording first.")
+        from picamera2.encoders import H264Encoder, MJPEGEncoder
+
+        self._target = Path(path)
+        suffix = ".h264" if self.encoding == "h264" else ".mjpeg"
+        self._raw = self._target.with_name(self._target.stem + suffix + ".part")
+        encoder = H264Encoder(bitrate=self.bitrate) if self.encoding == "h264" else MJPEGEncoder()
+        self._output = _make_output(self._raw, encoder)
+        self._picam2.start_encoder(encoder, self._output)
+        self._encoder = encoder
+
+    def stop_recording(self) -> RecordedVideo:
+        """Stop encoding and produce the MP4 and its timestamp sidecar."""
+        if self._encoder is None or self._raw is None or self._target is None:
+            raise ConflictError("the camera is not recording", hint="Call start_recording first.")
+        self._picam2.stop_encoder()
+        encoder, self._encoder = self._encoder, None
+        first_us = getattr(encoder, "firsttimestamp", None)
+        rel_us = np.asarray(self._output.timestamps_us, dtype=np.int64)
+        if first_us is None or rel_us.size == 0:
+            self._raw.unlink(missing_ok=True)
+            raise HardwareError("the recording holds no frame", hint=_UNPLUGGED_HINT)
+        t_ns = (int(first_us) + rel_us) * 1000
+        if self.encoding == "h264":
+            return remux_h264(self._raw, self._target, t_ns, fps=self.fps)
+        return transcode_mjpeg(self._raw, self._target, t_ns, fps=self.fps)
+
+
+def _make_output(path: Path, encoder: Any) -> Any:
+    """A picamera2 FileOutput that also keeps each frame's timestamp (us, relative)."""
+    from picamera2.outputs import FileOutput
+
+    class _TimestampedFileOutput(FileOutput):  # type: ignore[misc, valid-type]
+        def __init__(self, file: str) -> None:
+            super().__init__(file)
+            self.timestamps_us: list[int] = []
+
+        def outputframe(self, frame: Any, keyframe: bool = True, timestamp: int | None = None,
+                        *args: Any, **kwargs: Any) -> None:
+            if timestamp is not None:
+                self.timestamps_us.append(int(timestamp))
+            super().outputframe(frame, keyframe, timestamp, *args, **kwargs)
+
+    return _TimestampedFileOutput(str(path))
