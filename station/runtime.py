@@ -79,6 +79,9 @@ class Station:
         self.acquisition.start()
 
         self.camera = self._make_camera()
+        follow = getattr(self.camera, "follow", None)
+        if follow is not None and self.settings.hardware == "sim":
+            follow(self.source)  # the simulated camera films the simulated athlete
         self.recorder = Recorder(
             acquisition=self.acquisition, store=self.store, camera=self.camera, data_dir=s.data_dir, settings=s
         )

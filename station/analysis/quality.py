@@ -1,0 +1,119 @@
+"""Plain-language warnings about the data of one trial.
+
+Each check returns sentences a coach can act on ("check the cable of left_fr"),
+never codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from station.geometry import CHANNELS
+
+#: fraction of frames a channel may be invalid before it is reported
+INVALID_FRACTION_WARN = 0.01
+#: a channel flagged invalid in more than this fraction of frames is dead
+INVALID_FRACTION_DEAD = 0.5
+#: consecutive identical samples at a channel's maximum that count as clipping
+CLIP_RUN = 3
+
+
+def channel_warnings(
+    loads_n: np.ndarray | None, *, invalid: np.ndarray | None = None, invalid_channels: list[str] | None = None
+) -> list[str]:
+    """Clipped and dead load-cell channels.
+
+    Parameters
+    ----------
+    loads_n : (N, 8) cell loads, N, CHANNELS order, or None when only plate totals exist.
+    invalid : (N,) bitmask of channels the hardware flagged per frame (bit i = CHANNELS[i]).
+    invalid_channels : channels the caller already knows to be bad (from hardware health).
+
+    Returns
+    -------
+    list[str]
+        One sentence per problem found.
+    """
+    out: list[str] = []
+    dead: set[str] = set(invalid_channels or [])
+    if invalid is not None and len(invalid):
+        bits = np.asarray(invalid, dtype=np.int64) & 0xFF
+        # one pass: unpack the 8 flag bits of every frame, then a column mean
+        fracs = np.unpackbits(bits.astype(np.uint8)[:, None], axis=1, bitorder="little").mean(axis=0)
+        for i, name in enumerate(CHANNELS):
+            frac = float(fracs[i])
+            if frac > INVALID_FRACTION_DEAD:
+                dead.add(name)
+            elif frac > INVALID_FRACTION_WARN:
+                out.append(
+                    f"channel {name} gave no valid reading in {100 * frac:.1f} % of frames; "
+                    "check its cable and amplifier."
+                )
+    if loads_n is not None and len(loads_n) > CLIP_RUN:
+        loads = np.asarray(loads_n, dtype=float)
+        plate_fz = np.stack([loads[:, :4].sum(axis=1), loads[:, 4:].sum(axis=1)], axis=1)
+        loaded = plate_fz > 100.0
+        lo = np.where(np.repeat(loaded, 4, axis=1), loads, np.inf).min(axis=0)
+        hi = np.where(np.repeat(loaded, 4, axis=1), loads, -np.inf).max(axis=0)
+        tops = loads.max(axis=0)
+        for i, name in enumerate(CHANNELS):
+            col = loads[:, i]
+            # dead: a cell that never changes while its plate carries a person
+            if loaded[:, i // 4].sum() > 10 and hi[i] == lo[i]:
+                dead.add(name)
+                continue
+            top = tops[i]
+            if top <= 0 or top == col.min():
+                continue
+            at_top = col == top
+            if at_top.sum() < CLIP_RUN:
+                continue
+            others = plate_fz[:, i // 4] - col
+            if _stuck_while_plate_moves(at_top, others):
+                out.append(
+                    f"channel {name} is clipped at {top:.0f} N (reading stuck at its maximum); "
+                    "the load exceeds the cell's range or the amplifier saturates - check the cell and its calibration."
+                )
+    for name in sorted(dead, key=lambda n: (CHANNELS.index(n) if n in CHANNELS else len(CHANNELS), n)):
+        out.append(
+            f"channel {name} looks dead (no valid or changing reading); results from its plate "
+            "are unreliable - check the cell's cable and amplifier, then recalibrate."
+        )
+    return out
+
+
+def _stuck_while_plate_moves(at_top: np.ndarray, others_n: np.ndarray) -> bool:
+    """True if a run of >= CLIP_RUN samples at the maximum coincides with the plate's
+    other cells changing by more than 5 N: the load went on rising, the reading did not
+    (a hand-written or perfectly still signal is flat everywhere and is not clipping)."""
+    m = np.concatenate(([False], at_top, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(m))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a >= CLIP_RUN and np.ptp(others_n[a:b]) > 5.0:
+            return True
+    return False
+
+
+def stepped_off_warning(
+    t_s: np.ndarray, total_fz_n: np.ndarray, *, body_weight_n: float, min_gap_s: float = 1.0
+) -> str | None:
+    """A sentence if the total load stays below half body weight for more than ``min_gap_s``.
+
+    Parameters
+    ----------
+    t_s : (N,) timestamps, s.
+    total_fz_n : (N,) total vertical force, N.
+    body_weight_n : body weight, N.
+    min_gap_s : longer gaps than this count (a hop's flight is well under 1 s).
+    """
+    t = np.asarray(t_s, dtype=float)
+    low = np.asarray(total_fz_n, dtype=float) < 0.5 * body_weight_n
+    m = np.concatenate(([False], low, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(m))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if t[b - 1] - t[a] > min_gap_s:
+            return (
+                f"the athlete stepped off the plates at {t[a] - t[0]:.1f} s (less than half the body "
+                f"weight on them for {t[b - 1] - t[a]:.1f} s); repeat the trial if this was not intended."
+            )
+    return None
