@@ -1,0 +1,1 @@
+"""Tests of the hardware layer (simulator, HX711 backend, fakes)."""
