@@ -1,8 +1,16 @@
-"""The test protocols the station runs (names shared by simulator, analysis, recording, kiosk)."""
+"""The test protocols the station runs (names shared by simulator, analysis, recording, kiosk).
+
+Each protocol knows its maximum duration, how it ends by itself (``end_condition``,
+applied by :mod:`station.protocol_runner` during a recording) and the instructions
+read to the athlete, in English and Dutch.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from station.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -10,17 +18,109 @@ class Protocol:
     name: str
     needs_leg: bool          # single-leg protocols ask which leg stands
     default_duration_s: float  # maximum duration; some end earlier (touch-down, N reps)
+    #: "duration" | "touchdown" (other foot touches down) | "reps" (N squats) | "landing" (hold after landing)
+    end_condition: str = "duration"
+    instructions: dict[str, str] = field(default_factory=dict)  # language code -> text
 
+
+#: Default number of squat repetitions.
+DEFAULT_REPS = 5
+#: How long a hop-and-stick recording goes on after the landing (covers the 5 s TTS window).
+HOLD_AFTER_LANDING_S = 6.0
+
+_INSTRUCTIONS: dict[str, dict[str, str]] = {
+    "bilateral_stance": {
+        "en": "Stand still with one foot on each plate, arms relaxed, eyes on a point ahead.",
+        "nl": "Sta stil met op elk plateau een voet, armen ontspannen, kijk naar een punt recht voor je.",
+    },
+    "weight_shift": {
+        "en": "Start with one foot on each plate, then shift your weight slowly onto the chosen leg "
+        "and stand on it until the recording ends.",
+        "nl": "Begin met op elk plateau een voet en breng je gewicht dan langzaam over op het gekozen been; "
+        "blijf daarop staan tot de meting stopt.",
+    },
+    "single_leg_stance": {
+        "en": "Stand on the chosen leg on its plate, hands on hips, other foot off the ground. "
+        "The test ends when the other foot touches down or after 30 s.",
+        "nl": "Sta op het gekozen been op zijn plateau, handen in de zij, de andere voet van de grond. "
+        "De test stopt als de andere voet de grond raakt of na 30 s.",
+    },
+    "single_leg_squat": {
+        "en": "Stand on the chosen leg, hands on hips, and squat slowly to about 60 degrees of knee "
+        "bend and back up, keeping the knee over the toes, until the set number of repetitions is done.",
+        "nl": "Sta op het gekozen been, handen in de zij, en zak langzaam door tot ongeveer 60 graden kniebuiging "
+        "en kom weer omhoog, de knie boven de tenen, tot het ingestelde aantal herhalingen klaar is.",
+    },
+    "stepping": {
+        "en": "Step in place, one foot on each plate, at an easy steady pace.",
+        "nl": "Stap op de plaats, een voet op elk plateau, in een rustig gelijkmatig tempo.",
+    },
+    "hop_and_stick": {
+        "en": "Stand behind the plates, hop onto the chosen leg's plate, land on that leg and hold "
+        "still without moving the foot until the recording ends.",
+        "nl": "Sta achter de plateaus, spring op het plateau van het gekozen been, land op dat been en "
+        "blijf stil staan zonder de voet te verplaatsen tot de meting stopt.",
+    },
+}
 
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
         Protocol("bilateral_stance", needs_leg=False, default_duration_s=30.0),
         Protocol("weight_shift", needs_leg=True, default_duration_s=10.0),
-        Protocol("single_leg_stance", needs_leg=True, default_duration_s=30.0),
-        Protocol("single_leg_squat", needs_leg=True, default_duration_s=40.0),
+        Protocol("single_leg_stance", needs_leg=True, default_duration_s=30.0, end_condition="touchdown"),
+        Protocol("single_leg_squat", needs_leg=True, default_duration_s=40.0, end_condition="reps"),
         Protocol("stepping", needs_leg=False, default_duration_s=20.0),
-        Protocol("hop_and_stick", needs_leg=True, default_duration_s=10.0),
+        Protocol("hop_and_stick", needs_leg=True, default_duration_s=10.0, end_condition="landing"),
     )
 }
+for _p in PROTOCOLS.values():
+    _p.instructions.update(_INSTRUCTIONS[_p.name])
 PROTOCOL_NAMES = tuple(PROTOCOLS)
+
+#: Recording options: name -> (type, min, max). Anything else is refused.
+OPTION_LIMITS: dict[str, tuple[type, float, float]] = {
+    "duration_s": (float, 1.0, 300.0),    # maximum length of the recording
+    "reps": (int, 1, 30),                 # single_leg_squat: repetitions before it ends
+    "video": (bool, 0, 1),                # record video when a camera is present
+    "tare": (bool, 0, 1),                 # zero the plates while they are empty before arming
+    "wait_still": (bool, 0, 1),           # start only once the athlete stands still
+    "arm_timeout_s": (float, 1.0, 600.0),  # give up arming after this long
+    "end_on_touchdown": (bool, 0, 1),     # single_leg_stance: stop at the first touch-down
+}
+
+
+def check_options(protocol: str, leg: str | None, options: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate a recording request; return the options with defaults filled in.
+
+    Raises :class:`InputError` naming the bad field.
+    """
+    proto = PROTOCOLS.get(protocol)
+    if proto is None:
+        raise InputError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    if proto.needs_leg and leg not in ("left", "right"):
+        raise InputError(f"protocol {protocol} needs leg 'left' or 'right', got {leg!r}")
+    if not proto.needs_leg and leg is not None:
+        raise InputError(f"protocol {protocol} uses both legs; leave leg empty")
+    opts = dict(options or {})
+    out: dict[str, Any] = {}
+    for key, value in opts.items():
+        if value is None:
+            continue
+        if key not in OPTION_LIMITS:
+            raise InputError(f"unknown option {key!r}; allowed: {', '.join(OPTION_LIMITS)}")
+        kind, lo, hi = OPTION_LIMITS[key]
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise InputError(f"option {key} must be true or false, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+            raise InputError(f"option {key} must be a number, got {value!r}")
+        elif not lo <= value <= hi:
+            raise InputError(f"option {key} must be between {lo:g} and {hi:g}, got {value!r}")
+        out[key] = kind(value)
+    if "reps" in out and proto.end_condition != "reps":
+        raise InputError(f"option reps applies to single_leg_squat only, not {protocol}")
+    out.setdefault("duration_s", proto.default_duration_s)
+    if proto.end_condition == "reps":
+        out.setdefault("reps", DEFAULT_REPS)
+    return out

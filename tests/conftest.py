@@ -19,3 +19,13 @@ def real_data() -> Path:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def fresh_db(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A :class:`station.storage.Store` on a new SQLite file in ``tmp_path`` (closed afterwards)."""
+    from station.storage import Store
+
+    store = Store(tmp_path / "station.sqlite3")
+    yield store
+    store.close()

@@ -1,0 +1,195 @@
+"""The database connection shared by the store's parts: opening, locking, error mapping.
+
+One ``sqlite3`` connection (``check_same_thread=False``) guarded by a re-entrant
+lock, so the API's worker threads, the recorder's writer thread and the analysis
+thread can all use one :class:`~station.storage.Store`. SQLite errors that mean
+"the disk or the file is the problem" become :class:`StorageError` with a message
+telling the user what to do; they never surface as tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from station.errors import StorageError
+from station.storage.migrations import run_migrations
+
+
+def now_iso() -> str:
+    """Current time as an ISO-8601 UTC string (millisecond precision)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None (SQLite's JSON rejects NaN)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _plain(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(_plain(obj), allow_nan=False, separators=(",", ":"))
+
+
+def from_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
+    """Translate a SQLite error into a StorageError that says what to do."""
+    msg = str(exc)
+    low = msg.lower()
+    if "locked" in low or "busy" in low:
+        return StorageError(
+            f"the database {path} is locked by another process",
+            hint="Close other programs using it (a second station, a sqlite3 shell, a backup in progress) and retry.",
+        )
+    if "disk is full" in low or "disk or disk is full" in low or "database or disk is full" in low:
+        return StorageError(
+            f"the disk holding {path} is full",
+            hint="Free disk space (export and purge old trials, delete old videos) and retry.",
+        )
+    if "malformed" in low or "not a database" in low or "disk i/o" in low or "corrupt" in low:
+        return StorageError(
+            f"the database {path} is damaged or unreadable ({msg})",
+            hint="Stop the station and restore the latest backup (see docs/storage.md).",
+        )
+    if "readonly" in low or "read-only" in low or "unable to open" in low:
+        return StorageError(
+            f"cannot write the database {path} ({msg})",
+            hint="Check that the data directory exists and the station user may write to it.",
+        )
+    return StorageError(f"database error on {path}: {msg}", hint="Retry; if it persists, check the logs and the disk.")
+
+
+class StoreBase:
+    """Connection, lock and transaction helpers; the table-specific parts build on it."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 5.0) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the data directory {self.path.parent}: {exc.strerror}",
+                hint="Set STATION_DATA_DIR to a writable directory.",
+            ) from None
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=busy_timeout_s, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from None
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self.conn = conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self.db.enable_wal()
+            # FULL in WAL mode fsyncs the log at every commit: a power cut then loses
+            # only what was not yet committed (the recorder commits every second).
+            conn.execute("PRAGMA synchronous = FULL")
+            self.migrations_applied = run_migrations(self.db)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise storage_error(exc, self.path) from None
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> StoreBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers ---------------------------------------------------------------------
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """Lock + error mapping for reads."""
+        with self._lock:
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path) from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all or nothing (an error rolls everything back)."""
+        with self._lock:
+            try:
+                with self.db.atomic():
+                    yield self.conn
+            except sqlite3.IntegrityError as exc:
+                raise storage_error(exc, self.path) from None
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path) from None
+
+    def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            cur = conn.execute(sql, params)
+            keys = [d[0] for d in cur.description]
+            return [dict(zip(keys, r, strict=True)) for r in cur.fetchall()]
+
+    def _one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _audit(self, conn: sqlite3.Connection, actor: str | None, action: str, target: str) -> None:
+        conn.execute(
+            "INSERT INTO audit_log (at, actor, action, target) VALUES (?, ?, ?, ?)",
+            (now_iso(), actor or "unknown", action, target),
+        )
+
+    def log_change(self, *, actor: str | None, action: str, target: str) -> None:
+        """Record who changed what (the API calls this for every data-changing request)."""
+        with self._tx() as conn:
+            self._audit(conn, actor, action, target)
+
+    def list_audit(self, *, limit: int = 100, target: str | None = None) -> list[dict[str, Any]]:
+        if target is None:
+            return self._rows("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+        return self._rows(
+            "SELECT * FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?", (target, limit)
+        )
+
+    def vacuum(self) -> None:
+        """Rewrite the file without free pages (after a purge: erased data leaves the disk)."""
+        with self._read() as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def schema_version(self) -> int:
+        row = self._one("SELECT max(version) AS v FROM migrations")
+        return int(row["v"]) if row and row["v"] is not None else 0
+
+    def ping(self) -> bool:
+        """Cheap health check for /healthz."""
+        try:
+            self._one("SELECT 1 AS ok")
+            return True
+        except StorageError:
+            return False
