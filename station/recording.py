@@ -173,6 +173,9 @@ class Recorder:
         self._wake = threading.Event()
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._closed = False
+        #: Set by the runtime: returns why a recording may not start now (e.g. a
+        #: calibration in progress), or None.
+        self.blocked_by: Callable[[], str | None] | None = None
         self._sim_switch_request: Callable[[], None] | None = None
         # Wake the worker early when many frames wait (fast or unpaced sources), so the
         # ring buffer never overruns between two flushes.
@@ -203,6 +206,9 @@ class Recorder:
                     + ")",
                     hint="Stop or abort it first, or wait until it is saved.",
                 )
+            reason = self.blocked_by() if self.blocked_by is not None else None
+            if reason:
+                raise ConflictError(reason, hint="Finish or cancel it first.")
             if not self.acquisition.running:
                 raise HardwareError(
                     "the load cells are not running", hint="Check the hardware health page and restart the station."

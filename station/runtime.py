@@ -85,34 +85,22 @@ class Station:
         self.recorder = Recorder(
             acquisition=self.acquisition, store=self.store, camera=self.camera, data_dir=s.data_dir, settings=s
         )
-        try:
-            from calibration.service import CalibrationService
+        from calibration.service import CalibrationService
 
-            self.calibration = CalibrationService(
-                self.acquisition, self.store, is_recording=self.recorder.is_busy
-            )
-        except ImportError:  # pragma: no cover - during development only
-            log.warning("calibration service not available")
+        self.calibration = calibration_service = CalibrationService(
+            self.acquisition, self.store, is_recording=self.recorder.is_busy
+        )
+        self.recorder.blocked_by = lambda: (
+            "a calibration is in progress" if calibration_service.is_busy() else None
+        )
         self.started = True
         log.info("station started: hardware=%s camera=%s db=%s", s.hardware, s.camera, s.db_path)
 
     def _active_calibration(self) -> Calibration:
+        from calibration.service import active_calibration
+
         assert self.store is not None
-        row = self.store.active_calibration()
-        if row is None:
-            return Calibration(geometry=self.geometry)
-        try:
-            cal = Calibration.from_dict(row["data"])
-        except (KeyError, ValueError, TypeError) as exc:
-            log.error("active calibration %s is unreadable (%s); using defaults", row.get("id"), exc)
-            return Calibration(geometry=self.geometry)
-        return Calibration(
-            offsets_counts=cal.offsets_counts,
-            gains_n_per_count=cal.gains_n_per_count,
-            geometry=cal.geometry,
-            id=row["id"],
-            is_default=False,
-        )
+        return active_calibration(self.store, default_geometry=self.geometry)
 
     def _make_camera(self) -> Camera | None:
         if self._camera_choice is False or self._camera_choice is None:
