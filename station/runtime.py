@@ -8,6 +8,7 @@ source is not: a bad hardware configuration stops start-up with a clear message.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from calibration.model import Calibration
@@ -93,6 +94,10 @@ class Station:
         self.recorder.blocked_by = lambda: (
             "a calibration is in progress" if calibration_service.is_busy() else None
         )
+        if interrupted:
+            threading.Thread(
+                target=self._analyse_interrupted, args=(interrupted,), name="analyse-interrupted", daemon=True
+            ).start()
         self.started = True
         log.info("station started: hardware=%s camera=%s db=%s", s.hardware, s.camera, s.db_path)
 
@@ -101,6 +106,23 @@ class Station:
 
         assert self.store is not None
         return active_calibration(self.store, default_geometry=self.geometry)
+
+    def _analyse_interrupted(self, trial_ids: list[int]) -> None:
+        """Give trials cut short by a crash their metrics, from the samples that were saved,
+        under the calibration they were recorded with."""
+        from calibration.service import calibration_from_row
+
+        assert self.store is not None and self.recorder is not None and self.acquisition is not None
+        for trial_id in trial_ids:
+            try:
+                trial = self.store.get_trial(trial_id)
+                cal = self.acquisition.calibration
+                if trial.get("calibration_id") is not None:
+                    cal = calibration_from_row(self.store.get_calibration(trial["calibration_id"]))
+                self.recorder.recompute(trial_id, cal)
+                log.info("interrupted trial %s analysed from its saved samples", trial_id)
+            except Exception as exc:  # e.g. less than a second was saved: keep the raw data
+                log.warning("interrupted trial %s could not be analysed: %s", trial_id, exc)
 
     def _make_camera(self) -> Camera | None:
         if self._camera_choice is False or self._camera_choice is None:

@@ -37,3 +37,39 @@ def test_no_recording_while_a_calibration_runs(station: Station) -> None:
     status = station.recorder.start(athlete_id=athlete["id"], protocol="bilateral_stance")
     assert status["state"] in {"armed", "recording"}
     station.recorder.abort()
+
+
+def test_interrupted_trial_is_analysed_at_start_up(tmp_path: Path) -> None:
+    import time
+
+    from hardware.sim import simulate_trial
+    from station.storage import Store
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    trial = simulate_trial("bilateral_stance", seed=5, duration_s=6.0)
+    with_zero = [float(v) for v in trial.cells.offsets_counts]
+    store = Store(data_dir / "station.sqlite3")
+    athlete = store.create_athlete(name="Kim", body_mass_kg=70.0)
+    row = store.create_trial(
+        athlete_id=athlete["id"], protocol="bilateral_stance", sample_rate_hz=80.0, zero_offsets=with_zero
+    )
+    store.append_samples(row["id"], trial.t_ns, trial.counts, trial.invalid)
+    store.close()  # the process "died" here: the trial is still 'recording'
+
+    st = Station(load_settings(data_dir=data_dir, camera="none"))
+    st.start()
+    try:
+        assert st.store is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            got = st.store.get_trial(row["id"])
+            if got.get("metrics"):
+                break
+            time.sleep(0.1)
+        assert got["status"] == "interrupted"
+        # analysed from the saved samples: the body weight is the simulated athlete's
+        assert got["metrics"]["measured_body_weight_n"] == pytest.approx(70.0 * 9.81, rel=0.05)
+        assert got["metrics"]["sway"]["ml_rms_mm"] is not None
+    finally:
+        st.stop()
