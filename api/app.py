@@ -1,0 +1,195 @@
+"""The FastAPI application: ``create_app(settings=None, *, station=None)``.
+
+The lifespan builds and starts a :class:`~station.runtime.Station` unless one is
+passed in (``station serve`` starts it first, so a bad configuration fails before
+the web server runs; a passed-in station is started and stopped by its owner).
+Routes live in ``api/routes/<resource>.py`` (one router each, under ``/api/v1``
+except ``/healthz``); the kiosk's static files are served at ``/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import install_log_redaction
+from api.errors import error_body, install_error_handlers
+from station import __version__
+from station.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+#: Route modules, each with a module-level ``router``. A module not written yet is skipped.
+ROUTE_MODULES = ("health", "protocols", "athletes", "trials", "recording", "live", "exports", "calibration", "camera")
+
+_PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>Stance Station</title></head>
+<body><h1>Stance Station</h1><p>The kiosk page is not installed. The API is documented at
+<a href="/docs">/docs</a>.</p></body></html>"""
+
+
+class BodySizeLimit:
+    """Refuse request bodies above ``max_bytes`` with 413, by Content-Length or while
+    streaming, before any route reads them (an upload never fills memory or disk)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._refuse(send)
+                    return
+        seen = 0
+        started = False
+        refused = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # Answer 413 now; the route sees a disconnected client and whatever
+                    # it answers is dropped.
+                    refused = True
+                    if not started:
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+
+    async def _refuse(self, send: Send) -> None:
+        import json
+
+        body = json.dumps(
+            error_body(f"the request body is larger than {self.max_bytes} bytes", "Send a smaller file or body.")
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, *, station: Any = None) -> FastAPI:
+    settings = settings or load_settings()
+    owns_station = station is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_station:
+            from station.runtime import Station
+
+            st = Station(settings)
+            # Start-up opens the database and the hardware: keep it off the event loop.
+            await asyncio.to_thread(st.start)
+            app.state.station = st
+        try:
+            yield
+        finally:
+            if owns_station and app.state.station is not None:
+                await asyncio.to_thread(app.state.station.stop)
+                app.state.station = None
+
+    app = FastAPI(
+        title="Stance Station API",
+        version=__version__,
+        description="Force-plate station for hip-stability testing. Authenticate with "
+        "'Authorization: Bearer <token>' (tokens: `station token create`). See docs/api.md.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.station = station
+
+    install_error_handlers(app)
+    install_log_redaction()  # WebSocket URLs carry ?token=... and uvicorn logs them
+    if settings.cors_origins:  # closed by default: no CORS headers at all
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(f"api.routes.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"api.routes.{name}":
+                log.debug("route module %s not present", name)
+                continue
+            raise
+        app.include_router(module.router)
+
+    if not (STATIC_DIR / "index.html").is_file():
+
+        @app.get("/", include_in_schema=False)
+        def placeholder() -> HTMLResponse:
+            return HTMLResponse(_PLACEHOLDER)
+
+    if STATIC_DIR.is_dir():
+        # Mounted last so the API routes win; html=True serves index.html at "/".
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="kiosk")
+    return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str]]:
+    """Every ``(method, path)`` the app serves, with router prefixes applied; WebSocket
+    routes have method ``"WS"``. Used by the auth and documentation tests, so a new
+    route is checked without anyone listing it by hand."""
+    from starlette.routing import Mount, WebSocketRoute
+
+    try:  # FastAPI >= 0.120 keeps included routers as objects; flatten them
+        from fastapi.routing import iter_route_contexts
+
+        routes: list[Any] = list(iter_route_contexts(app.routes))
+    except ImportError:  # pragma: no cover - older FastAPI
+        routes = list(app.routes)
+    out: list[tuple[str, str]] = []
+    for r in routes:
+        original = getattr(r, "original_route", r)
+        if isinstance(original, Mount):
+            continue
+        path = str(getattr(r, "path", ""))
+        if isinstance(original, WebSocketRoute) or type(original).__name__ == "APIWebSocketRoute":
+            out.append(("WS", path))
+            continue
+        out += [(m, path) for m in sorted(getattr(r, "methods", None) or ()) if m != "HEAD"]
+    return out

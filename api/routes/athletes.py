@@ -1,0 +1,94 @@
+"""Athletes: create, search, read, update, soft delete (admin), privacy export (admin)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api import API_PREFIX
+from api.auth import Principal
+from api.deps import audit, get_store, require_role
+from api.routes.common import MAX_ID, MAX_PAGE, Page
+
+router = APIRouter(prefix=API_PREFIX, tags=["athletes"], dependencies=[Depends(require_role("coach"))])
+
+Coach = Annotated[Principal, Depends(require_role("coach"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+StoreDep = Annotated[Any, Depends(get_store)]
+AthleteId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _this_year() -> int:
+    return dt.datetime.now(dt.UTC).year
+
+
+class AthleteFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    birth_year: int | None = Field(default=None, ge=1900, description="year of birth (not in the future)")
+    body_mass_kg: float | None = Field(default=None, ge=15, le=300, allow_inf_nan=False)
+    dominant_leg: Literal["left", "right"] | None = None
+    notes: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("birth_year")
+    @classmethod
+    def _not_future(cls, v: int | None) -> int | None:
+        if v is not None and v > _this_year():
+            raise ValueError(f"must not be after {_this_year()}")
+        return v
+
+
+class AthleteCreate(AthleteFields):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class AthleteUpdate(AthleteFields):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+@router.get("/athletes", summary="List or search athletes (by name)")
+def list_athletes(
+    store: StoreDep,
+    q: Annotated[str | None, Query(max_length=100, description="part of the name")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> Page:
+    items, total = store.list_athletes(q=q or None, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/athletes", status_code=201, summary="Create an athlete")
+def create_athlete(body: AthleteCreate, store: StoreDep, who: Coach) -> dict[str, Any]:
+    # The store writes the audit row in the same transaction as the change.
+    athlete: dict[str, Any] = store.create_athlete(**body.model_dump(), actor=who.name)
+    return athlete
+
+
+@router.get("/athletes/{athlete_id}", summary="One athlete")
+def get_athlete(athlete_id: AthleteId, store: StoreDep) -> dict[str, Any]:
+    return store.get_athlete(athlete_id)  # type: ignore[no-any-return]
+
+
+@router.patch("/athletes/{athlete_id}", summary="Change an athlete's fields (only those sent)")
+def update_athlete(athlete_id: AthleteId, body: AthleteUpdate, store: StoreDep, who: Coach) -> dict[str, Any]:
+    fields = body.model_dump(exclude_unset=True)
+    if "name" in fields and fields["name"] is None:
+        fields.pop("name")  # a name cannot be removed
+    athlete: dict[str, Any] = store.update_athlete(athlete_id, actor=who.name, **fields)
+    return athlete
+
+
+@router.delete("/athletes/{athlete_id}", status_code=204, summary="Soft-delete an athlete (admin)")
+def delete_athlete(athlete_id: AthleteId, store: StoreDep, who: Admin) -> Response:
+    store.delete_athlete(athlete_id, actor=who.name)  # audited by the store
+    return Response(status_code=204)
+
+
+@router.get("/athletes/{athlete_id}/export", summary="Everything stored about one athlete (admin; privacy requests)")
+def export_athlete(athlete_id: AthleteId, store: StoreDep, who: Admin) -> dict[str, Any]:
+    data: dict[str, Any] = store.export_athlete(athlete_id)
+    audit(store, who, "export", f"athlete {athlete_id}")  # reading everything is worth a trace
+    return data

@@ -1,0 +1,79 @@
+"""``GET /healthz``: is the station fit to record? Hardware, database, disk space.
+
+Answers 200 when everything is fine and 503 otherwise, so a monitor (or systemd's
+watchdog script) can poll it. It carries no athlete data, so it needs no token.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+#: Below this much free space a recording could fill the disk (about 2 h of video).
+MIN_FREE_BYTES = 500 * 1024 * 1024
+
+
+def _database(station: Any) -> dict[str, Any]:
+    store = getattr(station, "store", None)
+    if store is None:
+        return {"ok": False, "error": "database not open"}
+    t0 = time.perf_counter()
+    try:
+        ok = store.ping() is not False
+    except Exception as exc:  # any failure is reported, not raised
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    if not ok:
+        return {"ok": False, "error": "the database does not answer", "hint": "See the station log."}
+    return {"ok": True, "latency_ms": round((time.perf_counter() - t0) * 1000, 2)}
+
+
+def _disk(settings: Any) -> dict[str, Any]:
+    try:
+        usage = shutil.disk_usage(settings.data_dir)
+    except OSError as exc:
+        return {"ok": False, "error": str(exc)}
+    return {
+        "ok": usage.free >= MIN_FREE_BYTES,
+        "free_bytes": usage.free,
+        "total_bytes": usage.total,
+        "min_free_bytes": MIN_FREE_BYTES,
+    }
+
+
+@router.get(
+    "/healthz",
+    summary="Station health: hardware, database, disk (200 ok / 503 not ok)",
+    responses={503: {"description": "something is wrong; the body says what"}},
+)
+def healthz(request: Request) -> JSONResponse:
+    station = getattr(request.app.state, "station", None)
+    settings = request.app.state.settings
+    if station is None:
+        body: dict[str, Any] = {"status": "starting", "ok": False}
+        return JSONResponse(body, status_code=503)
+    acq = station.acquisition
+    hardware: dict[str, Any] = acq.health() if acq is not None else {"running": False, "healthy": False}
+    hardware["backend"] = settings.hardware
+    camera = {
+        "configured": settings.camera,
+        "available": getattr(station, "camera", None) is not None,
+        "error": getattr(station, "camera_error", None),
+    }
+    database = _database(station)
+    disk = _disk(settings)
+    ok = bool(hardware.get("healthy")) and database["ok"] and disk["ok"]
+    body = {
+        "status": "ok" if ok else "degraded",
+        "ok": ok,
+        "hardware": hardware,
+        "camera": camera,
+        "database": database,
+        "disk": disk,
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)

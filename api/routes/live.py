@@ -1,0 +1,133 @@
+"""``WebSocket /api/v1/live``: forces, CoP and recording state as they happen.
+
+Each client gets its own bounded :class:`~station.acquisition.Subscription`: when a
+client reads slowly the oldest samples are dropped (and counted in ``dropped``),
+so it never holds memory or slows acquisition or the other clients. A client whose
+socket stays blocked for :data:`SEND_TIMEOUT_S` is disconnected. Samples are sent
+in batches, at most ``max_hz`` messages per second (default 50, i.e. every sample
+of an 80 Hz source arrives within about 20 ms).
+
+Auth: ``Authorization: Bearer <token>`` or ``?token=<token>`` (browsers cannot set
+WebSocket headers); loopback clients need none when configured so. A refused
+connection is closed with code 1008 (policy violation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from api import API_PREFIX
+from api.auth import authenticate, check_role
+from station.errors import StationError
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix=API_PREFIX, tags=["live"])
+
+#: Samples a client may have queued before the oldest are dropped (1.5 s at 80 Hz).
+QUEUE_SAMPLES = 120
+#: A client whose socket does not take a message for this long is disconnected.
+SEND_TIMEOUT_S = 5.0
+#: How often the recording state is refreshed from the recorder (shared by all clients).
+STATE_TTL_S = 0.02
+
+_state_cache: dict[int, tuple[float, dict[str, Any] | None]] = {}
+
+
+def recording_state(recorder: Any) -> dict[str, Any] | None:
+    """The recorder's status, cached for :data:`STATE_TTL_S` (10 clients, one call)."""
+    if recorder is None:
+        return None
+    now = time.monotonic()
+    hit = _state_cache.get(id(recorder))
+    if hit is not None and now - hit[0] < STATE_TTL_S:
+        return hit[1]
+    try:
+        status = recorder.status()
+        state = {k: status.get(k) for k in ("state", "trial_id", "protocol", "leg", "elapsed_s", "duration_s", "reps", "message")}
+    except Exception:  # the live view must survive a recorder hiccup
+        log.exception("recorder status failed")
+        state = None
+    _state_cache.clear()
+    _state_cache[id(recorder)] = (now, state)
+    return state
+
+
+@router.websocket("/live")
+async def live(websocket: WebSocket, max_hz: float = 50.0) -> None:
+    """Stream ``{"type": "samples", "samples": [...], "recording": {...}, "dropped": n}``."""
+    station = getattr(websocket.app.state, "station", None)
+    settings = websocket.app.state.settings
+    try:
+        if station is None or station.acquisition is None:
+            raise StationError("the station is not running yet")
+        principal = authenticate(websocket, station.store, loopback_without_token=settings.loopback_without_token)
+        check_role(principal, "coach")
+    except StationError as exc:
+        await websocket.close(code=1008, reason=exc.message[:120])
+        return
+    if not 1.0 <= max_hz <= 200.0:
+        await websocket.close(code=1008, reason="max_hz must be between 1 and 200")
+        return
+    await websocket.accept()
+    loop = asyncio.get_running_loop()
+    acquisition = station.acquisition
+    sub = acquisition.subscribe(QUEUE_SAMPLES, loop=loop)
+    closed = asyncio.Event()
+
+    async def watch_client() -> None:
+        # Read (and ignore) what the client sends, to notice when it goes away.
+        try:
+            while True:
+                msg = await websocket.receive()
+                if msg["type"] == "websocket.disconnect":
+                    break
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            closed.set()
+
+    watcher = asyncio.create_task(watch_client())
+    min_interval = 1.0 / max_hz
+    last_sent = 0.0
+    sent_dropped = 0
+    try:
+        await websocket.send_text(
+            json.dumps({"type": "hello", "rate_hz": acquisition.source.rate_hz, "max_hz": max_hz, "user": principal.name})
+        )
+        while not closed.is_set():
+            if not await sub.wait_async(timeout=0.5):
+                continue  # nothing yet: check that the client is still there
+            wait = min_interval - (time.monotonic() - last_sent)
+            if wait > 0:
+                await asyncio.sleep(wait)  # collect more samples into this batch
+            samples = sub.drain()
+            if not samples:
+                continue
+            dropped = sub.dropped - sent_dropped
+            sent_dropped = sub.dropped
+            message = {
+                "type": "samples",
+                "samples": [s.as_dict() for s in samples],
+                "recording": recording_state(station.recorder),
+                "dropped": dropped,
+            }
+            last_sent = time.monotonic()
+            await asyncio.wait_for(websocket.send_text(json.dumps(message)), SEND_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("live client %s stopped reading; disconnecting it", principal.name)
+        with contextlib.suppress(Exception):
+            await websocket.close(code=1013, reason="too slow")
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+        pass
+    finally:
+        acquisition.unsubscribe(sub)
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await watcher

@@ -1,0 +1,36 @@
+"""``GET /api/v1/protocols``: the test protocols, their options and the instructions
+read to the athlete (from :mod:`station.protocols`, shared with the kiosk)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from api import API_PREFIX
+from api.deps import require_role
+from station.protocols import OPTION_LIMITS, PROTOCOLS
+
+router = APIRouter(prefix=API_PREFIX, tags=["recording"], dependencies=[Depends(require_role("coach"))])
+
+
+def protocol_info(name: str) -> dict[str, Any]:
+    p = PROTOCOLS[name]
+    return {
+        "name": p.name,
+        "needs_leg": p.needs_leg,
+        "default_duration_s": p.default_duration_s,
+        "end_condition": p.end_condition,
+        "instructions": dict(p.instructions),
+    }
+
+
+@router.get("/protocols", summary="List the test protocols with their instructions and options")
+def list_protocols() -> dict[str, Any]:
+    return {
+        "protocols": [protocol_info(name) for name in PROTOCOLS],
+        "options": {
+            key: {"type": kind.__name__, "min": lo, "max": hi} if kind is not bool else {"type": "bool"}
+            for key, (kind, lo, hi) in OPTION_LIMITS.items()
+        },
+    }

@@ -1,0 +1,86 @@
+"""Recording control: start, stop, abort, status. One station, one recording at a time:
+a start while busy answers 409 naming the current state."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api import API_PREFIX
+from api.auth import Principal
+from api.deps import audit, get_recorder, get_store, require_role
+from api.routes.common import MAX_ID
+from station.protocols import PROTOCOL_NAMES, PROTOCOLS
+
+router = APIRouter(prefix=API_PREFIX, tags=["recording"], dependencies=[Depends(require_role("coach"))])
+
+Coach = Annotated[Principal, Depends(require_role("coach"))]
+RecorderDep = Annotated[Any, Depends(get_recorder)]
+StoreDep = Annotated[Any, Depends(get_store)]
+
+
+class RecordingOptions(BaseModel):
+    """Per-trial options; anything left out takes the protocol's default. The limits are
+    :data:`station.protocols.OPTION_LIMITS` (the recorder checks them again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    duration_s: float | None = Field(default=None, ge=1, le=300, allow_inf_nan=False, description="maximum length")
+    reps: int | None = Field(default=None, ge=1, le=30, description="single_leg_squat: repetitions")
+    video: bool | None = Field(default=None, description="record video when a camera is present (default yes)")
+    tare: bool | None = Field(default=None, description="zero the empty plates before arming (default yes)")
+    wait_still: bool | None = Field(default=None, description="start once the athlete stands still")
+    arm_timeout_s: float | None = Field(default=None, ge=1, le=600, allow_inf_nan=False)
+    end_on_touchdown: bool | None = Field(default=None, description="single_leg_stance: end at touch-down")
+
+
+class StartBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    athlete_id: int = Field(ge=1, le=MAX_ID)
+    protocol: Literal[PROTOCOL_NAMES]  # type: ignore[valid-type]
+    leg: Literal["left", "right"] | None = Field(default=None, description="stance leg of single-leg protocols")
+    options: RecordingOptions = Field(default_factory=RecordingOptions)
+
+    @model_validator(mode="after")
+    def _leg_fits_protocol(self) -> StartBody:
+        proto = PROTOCOLS[self.protocol]
+        if proto.needs_leg and self.leg is None:
+            raise ValueError(f"leg is required for {self.protocol} ('left' or 'right')")
+        if not proto.needs_leg and self.leg is not None:
+            raise ValueError(f"{self.protocol} uses both legs; leave leg empty")
+        if self.options.reps is not None and proto.end_condition != "reps":
+            raise ValueError(f"option reps applies to single_leg_squat only, not {self.protocol}")
+        return self
+
+
+@router.post("/recording/start", status_code=202, summary="Start a recording (409 when one is running)")
+def start(body: StartBody, recorder: RecorderDep, store: StoreDep, who: Coach) -> dict[str, Any]:
+    store.get_athlete(body.athlete_id)  # 404 before arming the station
+    options = body.options.model_dump(exclude_none=True)
+    status: dict[str, Any] = recorder.start(
+        athlete_id=body.athlete_id, protocol=body.protocol, leg=body.leg, options=options, actor=who.name
+    )
+    audit(store, who, "recording.start", f"athlete {body.athlete_id}")
+    return status
+
+
+@router.post("/recording/stop", summary="Stop the recording early and keep it (analysed and saved)")
+def stop(recorder: RecorderDep, store: StoreDep, who: Coach) -> dict[str, Any]:
+    status: dict[str, Any] = recorder.stop()
+    audit(store, who, "recording.stop", f"trial {status.get('trial_id')}")
+    return status
+
+
+@router.post("/recording/abort", summary="Abort the recording (the trial is kept as 'aborted')")
+def abort(recorder: RecorderDep, store: StoreDep, who: Coach) -> dict[str, Any]:
+    status: dict[str, Any] = recorder.abort()
+    audit(store, who, "recording.abort", f"trial {status.get('trial_id')}")
+    return status
+
+
+@router.get("/recording/status", summary="The recorder's state")
+def status(recorder: RecorderDep) -> dict[str, Any]:
+    return recorder.status()  # type: ignore[no-any-return]

@@ -1,0 +1,171 @@
+"""Trials: list with filters and pages, detail with metrics and events, metric history
+per athlete, left/right comparison (limb symmetry index), soft delete (admin), recompute."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import API_PREFIX
+from api.auth import Principal
+from api.deps import audit, get_recorder, get_store, require_role
+from api.routes.common import MAX_ID, MAX_PAGE, Page
+from calibration.model import Calibration
+from station.errors import InputError
+from station.protocols import PROTOCOL_NAMES, PROTOCOLS
+
+router = APIRouter(prefix=API_PREFIX, tags=["trials"], dependencies=[Depends(require_role("coach"))])
+
+Coach = Annotated[Principal, Depends(require_role("coach"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+StoreDep = Annotated[Any, Depends(get_store)]
+TrialId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+AthleteId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+ProtocolName = Literal[PROTOCOL_NAMES]  # type: ignore[valid-type]
+Leg = Literal["left", "right"]
+Status = Literal["recording", "analysing", "saved", "aborted", "failed", "interrupted"]
+#: A dotted path into a trial's metrics, e.g. "sway.ml_rms_mm".
+MetricPath = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")]
+
+#: The limb symmetry index this API reports (one of many in the literature; stated here
+#: and in every response): 100 * |L - R| / ((L + R) / 2), in percent, 0 = symmetric.
+LSI_FORMULA = "100 * |L - R| / ((L + R) / 2)"
+
+
+def _when(value: str | None, name: str) -> dt.datetime | None:
+    """Parse a date filter (the store parses again and keeps its own day semantics)."""
+    if value is None:
+        return None
+    try:
+        d = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{name} must be an ISO date or time such as 2026-01-31, got {value!r}") from None
+    return d if d.tzinfo is not None else d.replace(tzinfo=dt.UTC)
+
+
+DateQuery = Annotated[str | None, Query(max_length=40, description="ISO date or time (UTC if no zone)")]
+
+
+@router.get("/trials", summary="List trials (filters: athlete, protocol, leg, status, date range)")
+def list_trials(
+    store: StoreDep,
+    athlete_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    protocol: ProtocolName | None = None,
+    leg: Leg | None = None,
+    status: Status | None = None,
+    since: DateQuery = None,
+    until: DateQuery = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> Page:
+    since_dt, until_dt = _when(since, "since"), _when(until, "until")
+    if since_dt is not None and until_dt is not None and since_dt > until_dt:
+        raise InputError("since must not be after until", hint="Swap the two dates.")
+    items, total = store.list_trials(
+        athlete_id=athlete_id,
+        protocol=protocol,
+        leg=leg,
+        status=status,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/trials/{trial_id}", summary="One trial with its metrics and events")
+def get_trial(trial_id: TrialId, store: StoreDep) -> dict[str, Any]:
+    return store.get_trial(trial_id)  # type: ignore[no-any-return]
+
+
+@router.delete("/trials/{trial_id}", status_code=204, summary="Soft-delete a trial (admin)")
+def delete_trial(trial_id: TrialId, store: StoreDep, who: Admin) -> Response:
+    store.delete_trial(trial_id, actor=who.name)  # the store writes the audit row
+    return Response(status_code=204)
+
+
+class RecomputeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    calibration_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="calibration to apply; default: the active one"
+    )
+
+
+@router.post("/trials/{trial_id}/recompute", summary="Re-analyse a trial's raw counts under a calibration")
+def recompute_trial(
+    trial_id: TrialId,
+    store: StoreDep,
+    who: Coach,
+    recorder: Annotated[Any, Depends(get_recorder)],
+    body: RecomputeBody | None = None,
+) -> dict[str, Any]:
+    store.get_trial(trial_id)  # 404 before any work
+    if body is not None and body.calibration_id is not None:
+        row = store.get_calibration(body.calibration_id)
+        if row.get("kind") != "calibration":
+            raise InputError(f"calibration {body.calibration_id} is a {row.get('kind')}, not a full calibration")
+        cal = Calibration.from_dict({**row["data"], "id": row["id"], "is_default": False})
+    else:
+        cal = recorder.acquisition.calibration
+    result = recorder.recompute(trial_id, cal)
+    audit(store, who, "recompute", f"trial {trial_id}")
+    return result if isinstance(result, dict) else store.get_trial(trial_id)  # type: ignore[no-any-return]
+
+
+@router.get("/athletes/{athlete_id}/history", summary="One metric over time for an athlete")
+def metric_history(
+    athlete_id: AthleteId,
+    store: StoreDep,
+    metric: MetricPath,
+    protocol: ProtocolName | None = None,
+    leg: Leg | None = None,
+) -> dict[str, Any]:
+    points = store.metric_history(athlete_id, metric, protocol=protocol, leg=leg)
+    return {"athlete_id": athlete_id, "metric": metric, "protocol": protocol, "leg": leg, "points": points}
+
+
+def symmetry_index_pct(left: float | None, right: float | None) -> float | None:
+    """Limb symmetry index, :data:`LSI_FORMULA`; ``None`` when undefined (missing or L + R = 0)."""
+    if left is None or right is None:
+        return None
+    mean = (left + right) / 2.0
+    if mean == 0 or not math.isfinite(mean):
+        return None
+    return 100.0 * abs(left - right) / abs(mean)
+
+
+@router.get("/athletes/{athlete_id}/symmetry", summary="Left/right comparison of a metric (limb symmetry index)")
+def symmetry(
+    athlete_id: AthleteId,
+    store: StoreDep,
+    protocol: ProtocolName,
+    metric: MetricPath,
+    last: Annotated[int, Query(ge=1, le=50, description="average the last N trials of each leg")] = 1,
+) -> dict[str, Any]:
+    if not PROTOCOLS[protocol].needs_leg:
+        raise InputError(f"{protocol} is not a single-leg protocol; compare legs on single-leg protocols")
+    points = store.metric_history(athlete_id, metric, protocol=protocol)
+    sides: dict[str, dict[str, Any]] = {}
+    for leg in ("left", "right"):
+        vals = [p for p in points if p.get("leg") == leg and isinstance(p.get("value"), int | float)]
+        vals = vals[-last:]  # the store returns them oldest first
+        mean = sum(float(p["value"]) for p in vals) / len(vals) if vals else None
+        sides[leg] = {"value": mean, "n_trials": len(vals), "trial_ids": [p["trial_id"] for p in vals]}
+    lsi = symmetry_index_pct(sides["left"]["value"], sides["right"]["value"])
+    return {
+        "athlete_id": athlete_id,
+        "protocol": protocol,
+        "metric": metric,
+        "left": sides["left"],
+        "right": sides["right"],
+        "symmetry_index_pct": lsi,
+        "formula": LSI_FORMULA,
+        "note": None if lsi is not None else "needs a saved trial of each leg with this metric",
+    }

@@ -1,0 +1,199 @@
+// The kiosk: navigation, the recording controls (always visible while a recording is
+// armed or running), banners that say what went wrong and what to do, and the views.
+// The recording state comes from the server (live stream + status), so a tablet and
+// the kiosk stay in step: whoever starts a test, every screen follows it.
+import { api } from "./api.js";
+import { initI18n, applyI18n, t, setLang, currentLang, num } from "./i18n.js";
+import { LiveStream, CONTACT_N } from "./live.js";
+import { h, fill, add, currentAthlete, DEFAULT_GEOMETRY } from "./util.js";
+import * as athletes from "./views/athletes.js";
+import * as test from "./views/test.js";
+import * as live from "./views/live.js";
+import * as results from "./views/results.js";
+import * as history from "./views/history.js";
+import * as admin from "./views/admin.js";
+import * as settings from "./views/settings.js";
+
+const VIEWS = { athletes, test, live, results, history, admin, settings };
+const BUSY = ["armed", "recording", "analysing"];
+const HEALTH_POLL_MS = 2000;
+const STATUS_POLL_MS = 1000;
+
+const view = document.getElementById("view");
+const banners = document.getElementById("banners");
+const controlBar = document.getElementById("control-bar");
+const controlState = document.getElementById("control-state");
+const toastEl = document.getElementById("toast");
+
+const ctx = {
+  stream: new LiveStream(),
+  geometry: DEFAULT_GEOMETRY,
+  protocols: [],
+  isAdmin: false,
+  go(name, arg) { location.hash = arg != null ? `#${name}/${arg}` : `#${name}`; },
+  toast(msg) {
+    toastEl.textContent = msg; toastEl.hidden = false;
+    clearTimeout(toastEl._t); toastEl._t = setTimeout(() => { toastEl.hidden = true; }, 3500);
+  },
+  error(e) {
+    console.error(e);
+    if (e && e.status === 401) return setBanner("auth", "error", t("banner.auth"), t("banner.auth_todo"));
+    if (e && e.status === 403) return ctx.toast(t("error.forbidden"));
+    if (e && e.status === 0) return setBanner("unreachable", "error", t("banner.unreachable"), t("banner.unreachable_todo"));
+    ctx.toast(e && e.detail ? `${e.detail}${e.hint ? ` — ${e.hint}` : ""}` : String(e));
+  },
+  refreshChrome,
+  reload: async () => { await loadAccess(); ctx.stream.reconnect(); route(); },
+};
+window.__kiosk = ctx; // tests and the benchmark look at it
+
+// --- banners -----------------------------------------------------------------------------
+const bannerState = new Map(); // key -> {kind, what, todo}
+const dismissed = new Set();
+function setBanner(key, kind, what, todo) {
+  const old = bannerState.get(key);
+  if (old && old.what === what && old.todo === todo) return;
+  bannerState.set(key, { kind, what, todo });
+  drawBanners();
+}
+function clearBanner(key) { if (bannerState.delete(key)) drawBanners(); dismissed.delete(key); }
+function drawBanners() {
+  fill(banners, ...[...bannerState.entries()].filter(([k]) => !dismissed.has(k)).map(([key, b]) =>
+    h("div", { class: `banner ${b.kind}`, "data-banner": key },
+      h("span", { class: "what" }, b.what, h("span", { class: "todo" }, b.todo)),
+      h("button", { "aria-label": t("common.dismiss"), onclick: () => { dismissed.add(key); drawBanners(); } }, "✕"))));
+}
+
+async function pollHealth() {
+  try {
+    const hz = await api("/healthz");
+    clearBanner("unreachable");
+    const hw = hz.hardware || {};
+    const dead = (hw.channels || []).filter((c) => c.state === "dead").map((c) => t(`channel.${c.name}`));
+    const noisy = (hw.channels || []).filter((c) => c.state === "noisy").map((c) => t(`channel.${c.name}`));
+    if (dead.length) setBanner("sensor", "error", t("banner.sensor_disconnected", { channels: dead.join(", ") }), t("banner.sensor_disconnected_todo"));
+    else clearBanner("sensor");
+    if (noisy.length) setBanner("noisy", "warn", t("banner.sensor_noisy", { channels: noisy.join(", ") }), t("banner.sensor_noisy_todo"));
+    else clearBanner("noisy");
+    if (hw.running === false || hw.last_error) setBanner("hardware", "error", t("banner.load_cells"), t("banner.load_cells_todo"));
+    else clearBanner("hardware");
+    if (hz.disk && hz.disk.ok === false) setBanner("disk", "error", t("banner.disk", { gb: num((hz.disk.free_bytes || 0) / 1e9, 1) }), t("banner.disk_todo"));
+    else clearBanner("disk");
+    if (hz.database && hz.database.ok === false) setBanner("database", "error", t("banner.database"), t("banner.database_todo"));
+    else clearBanner("database");
+  } catch (e) {
+    if (e.status === 0) setBanner("unreachable", "error", t("banner.unreachable"), t("banner.unreachable_todo"));
+  }
+}
+
+// --- recording state ---------------------------------------------------------------------
+let rec = { state: "idle" };
+let lastRecKey = "";
+function onRecording(status) {
+  if (!status) return;
+  const key = `${status.state}/${status.trial_id}`;
+  const prev = rec;
+  rec = Object.assign({}, rec, status);
+  const busy = BUSY.includes(rec.state);
+  controlBar.hidden = !(rec.state === "armed" || rec.state === "recording");
+  controlState.textContent = `${t(`state.${rec.state}`)}${rec.state === "recording" ? ` · ${num(rec.elapsed_s || 0, 1)} s` : ""}`;
+  if (key === lastRecKey) return;
+  lastRecKey = key;
+  const warnings = status.warnings || [];
+  if (warnings.some((w) => /not zeroed|were loaded/.test(w)) && rec.state !== "idle")
+    setBanner("tare", "warn", t("banner.plate_not_empty"), t("banner.plate_not_empty_todo"));
+  if (rec.state === "armed") clearBanner("tare");
+  if (rec.state === "failed") setBanner("recording", "error", t("banner.recording_failed", { why: rec.message || "" }), t("banner.recording_failed_todo"));
+  else if (busy) clearBanner("recording");
+  const current = location.hash.slice(1).split("/")[0];
+  if (busy && !BUSY.includes(prev.state) && current !== "live") ctx.go("live");
+  if (rec.state === "saved" && prev.state === "analysing" && rec.trial_id && current === "live") ctx.go("results", rec.trial_id);
+}
+
+function checkSteppedOff(msg) {
+  const s = ctx.stream.latest;
+  if (!s || !msg.recording) return;
+  const r = msg.recording;
+  const off = r.state === "recording" && r.protocol !== "hop_and_stick" && s.fz_n[0] + s.fz_n[1] < CONTACT_N;
+  if (off) setBanner("stepped_off", "warn", t("banner.stepped_off"), t("banner.stepped_off_todo"));
+  else if (bannerState.has("stepped_off") && r.state !== "recording") clearBanner("stepped_off");
+}
+
+ctx.stream.listeners.add((msg) => {
+  if (msg.type === "closed") {
+    if (ctx.stream.closeCode === 1008) setBanner("auth", "error", t("banner.auth"), t("banner.auth_todo"));
+    return;
+  }
+  clearBanner("auth");
+  onRecording(msg.recording);
+  checkSteppedOff(msg);
+});
+
+async function pollStatus() {
+  try { onRecording(await api("recording/status")); } catch (e) { /* banners come from /healthz */ }
+}
+
+document.getElementById("btn-stop").addEventListener("click", () => api("recording/stop", { method: "POST" }).then(onRecording).catch(ctx.error));
+document.getElementById("btn-abort").addEventListener("click", () => api("recording/abort", { method: "POST" }).then(onRecording).catch(ctx.error));
+
+// --- chrome and routing ----------------------------------------------------------------
+function refreshChrome() {
+  const a = currentAthlete();
+  const chip = document.getElementById("athlete-chip");
+  chip.textContent = a ? a.name : t("athletes.choose_prompt");
+  document.body.classList.toggle("is-admin", ctx.isAdmin);
+  const current = location.hash.slice(1).split("/")[0] || "athletes";
+  document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.nav === current));
+  document.getElementById("lang-switch").textContent = t("lang.switch");
+}
+
+let cleanup = null;
+let routeSeq = 0;
+async function route() {
+  const [name, arg] = location.hash.slice(1).split("/");
+  const v = VIEWS[name] || athletes;
+  if (cleanup) { try { cleanup(); } catch (e) { /* view already gone */ } cleanup = null; }
+  const seq = ++routeSeq;
+  const root = h("section", { class: `view view-${name || "athletes"}`, "data-view": name || "athletes" });
+  fill(view, root);
+  refreshChrome();
+  try {
+    const out = await v.render(root, ctx, arg ? Number(arg) : undefined);
+    if (seq !== routeSeq) { if (typeof out === "function") out(); return; }
+    cleanup = typeof out === "function" ? out : null;
+    root.dataset.ready = "1";
+  } catch (e) { ctx.error(e); root.dataset.ready = "error"; }
+}
+
+async function loadAccess() {
+  try {
+    const p = await api("protocols");
+    ctx.protocols = p.protocols;
+    clearBanner("auth");
+  } catch (e) { ctx.error(e); }
+  try {
+    const c = await api("calibration");
+    ctx.isAdmin = true;
+    if (c.in_use && c.in_use.geometry && c.in_use.geometry.plates) ctx.geometry = c.in_use.geometry;
+  } catch (e) { ctx.isAdmin = false; }
+}
+
+async function main() {
+  await initI18n();
+  applyI18n(document);
+  document.querySelectorAll("[data-nav]").forEach((b) => b.addEventListener("click", () => ctx.go(b.dataset.nav)));
+  document.getElementById("lang-switch").addEventListener("click", async () => {
+    await setLang(currentLang() === "nl" ? "en" : "nl");
+    route();
+  });
+  await loadAccess();
+  window.addEventListener("hashchange", route);
+  ctx.stream.connect();
+  await route();
+  pollHealth(); pollStatus();
+  setInterval(pollHealth, HEALTH_POLL_MS);
+  setInterval(pollStatus, STATUS_POLL_MS);
+  document.body.dataset.ready = "1";
+}
+
+main();
