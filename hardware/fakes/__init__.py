@@ -1,0 +1,15 @@
+"""Fakes of Pi-only modules, at the lowest level, so the driver code above them runs for real.
+
+:mod:`hardware.fakes.rpi_gpio` is a stand-in for the ``RPi.GPIO`` module wired to simulated
+HX711 chips; :func:`install_fake_gpio` puts it into ``sys.modules`` as ``RPi`` / ``RPi.GPIO``.
+"""
+
+from hardware.fakes.rpi_gpio import (
+    FakeBoard,
+    FakeHX711,
+    default_chips,
+    install_fake_gpio,
+    uninstall_fake_gpio,
+)
+
+__all__ = ["FakeBoard", "FakeHX711", "default_chips", "install_fake_gpio", "uninstall_fake_gpio"]
