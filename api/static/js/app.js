@@ -97,11 +97,12 @@ function onRecording(status) {
   const busy = BUSY.includes(rec.state);
   controlBar.hidden = !(rec.state === "armed" || rec.state === "recording");
   controlState.textContent = `${t(`state.${rec.state}`)}${rec.state === "recording" ? ` · ${num(rec.elapsed_s || 0, 1)} s` : ""}`;
-  if (key === lastRecKey) return;
-  lastRecKey = key;
+  // The recorder's warning when it could not zero (someone on the plates at the start).
   const warnings = status.warnings || [];
   if (warnings.some((w) => /not zeroed|were loaded/.test(w)) && rec.state !== "idle")
     setBanner("tare", "warn", t("banner.plate_not_empty"), t("banner.plate_not_empty_todo"));
+  if (key === lastRecKey) return;
+  lastRecKey = key;
   if (rec.state === "armed") clearBanner("tare");
   if (rec.state === "failed") setBanner("recording", "error", t("banner.recording_failed", { why: rec.message || "" }), t("banner.recording_failed_todo"));
   else if (busy) clearBanner("recording");
@@ -157,12 +158,17 @@ async function route() {
   const root = h("section", { class: `view view-${name || "athletes"}`, "data-view": name || "athletes" });
   fill(view, root);
   refreshChrome();
+  // Results of a long trial take a moment (the raw CSV is fetched): say so.
+  const loading = document.getElementById("loading");
+  const shown = setTimeout(() => { loading.hidden = false; }, 300);
   try {
     const out = await v.render(root, ctx, arg ? Number(arg) : undefined);
+    clearTimeout(shown);
+    loading.hidden = true;
     if (seq !== routeSeq) { if (typeof out === "function") out(); return; }
     cleanup = typeof out === "function" ? out : null;
     root.dataset.ready = "1";
-  } catch (e) { ctx.error(e); root.dataset.ready = "error"; }
+  } catch (e) { clearTimeout(shown); loading.hidden = true; ctx.error(e); root.dataset.ready = "error"; }
 }
 
 async function loadAccess() {

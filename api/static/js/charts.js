@@ -168,7 +168,9 @@ export function trendPlot(el, x, series, { yLabel = "" } = {}) {
   const opts = {
     width, height: 220,
     // A single day (or one trial) would otherwise be spread over years: pad to +-3 days.
-    scales: { x: { time: true, range: (u, min, max) => {
+    // (uPlot pads a single x value by 1000 days before calling range: use the data.)
+    scales: { x: { time: true, range: () => {
+      const min = Math.min(...x), max = Math.max(...x);
       const pad = Math.max((max - min) * 0.05, 3 * 86400);
       return [min - pad, max + pad];
     } } },

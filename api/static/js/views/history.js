@@ -53,7 +53,8 @@ export async function render(root, ctx) {
         .map(([leg, colour]) => ({ label: leg ? t(`leg.${leg}`) : t("history.both_legs"), colour,
           values: pts.map((p) => (p.leg ?? null) === leg ? p.value : null) }))
         .filter((s) => s.values.some((v) => v !== null));
-      trendPlot(trend, x, series, { yLabel: t(`metric.${chosen.metric}`) });
+      const unit = (METRICS.find(([p]) => p === chosen.metric) || [])[1] || "";
+      trendPlot(trend, x, series, { yLabel: unit });
     }
     // symmetry over time: per day, the mean of each leg, then the LSI
     const days = new Map();
@@ -67,6 +68,7 @@ export async function render(root, ctx) {
     const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
     const rows = [...days.entries()].filter(([, e]) => e.left.length && e.right.length)
       .map(([d, e]) => [Date.parse(`${d}T12:00:00Z`) / 1000, lsi(mean(e.left), mean(e.right))]);
+    window.__kioskHistory = { points: pts.length, lsi: rows.map((r) => r[1]) }; // for the tests
     if (rows.length) {
       trendPlot(sym, rows.map((r) => r[0]), [{ label: t("history.lsi"), colour: "#3fa7ff", values: rows.map((r) => r[1]) }], { yLabel: "LSI %" });
       add(sym, h("p", { class: "muted", i18n: "history.lsi_formula" }));

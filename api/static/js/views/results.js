@@ -157,7 +157,16 @@ export async function render(root, ctx, trialId) {
     video.addEventListener("seeked", sync);
     sync();
   }
+  // A plain link cannot send the tablet's token: fetch the file, then save the blob.
+  const download = (ext) => async () => {
+    try {
+      const blob = await (await api(`trials/${trialId}/export.${ext}`, { raw: true })).blob();
+      const a = h("a", { href: URL.createObjectURL(blob), download: `trial-${trialId}.${ext}` });
+      document.body.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    } catch (e) { ctx.error(e); }
+  };
   add(root, h("div", { class: "row", style: "margin-top:8px" },
-    h("a", { href: `/api/v1/trials/${trialId}/export.csv`, download: true }, h("button", { i18n: "results.download_csv" })),
-    h("a", { href: `/api/v1/trials/${trialId}/export.c3d`, download: true }, h("button", { i18n: "results.download_c3d" }))));
+    h("button", { id: "download-csv", i18n: "results.download_csv", onclick: download("csv") }),
+    h("button", { id: "download-c3d", i18n: "results.download_c3d", onclick: download("c3d") })));
 }

@@ -27,7 +27,7 @@ export function render(root, ctx) {
   const opts = h("div", { class: "row", id: "options" });
   const reps = h("input", { type: "number", id: "opt-reps", min: 1, max: 30, value: 5, inputmode: "numeric", style: "width:110px" });
   const duration = h("input", { type: "number", id: "opt-duration", min: 1, max: 300, inputmode: "numeric", style: "width:110px" });
-  const startBtn = h("button", { class: "primary", id: "start-test", i18n: "test.start", style: "min-width:200px;min-height:64px;font-size:1.2rem" });
+  const startBtn = h("button", { class: "primary", id: "start-test", i18n: "test.start", style: "min-width:180px;min-height:56px;font-size:1.2rem" });
   const cd = h("div", { class: "countdown hidden", id: "countdown" });
 
   function proto() { return ctx.protocols.find((p) => p.name === chosen.protocol) || ctx.protocols[0]; }
@@ -77,8 +77,8 @@ export function render(root, ctx) {
   });
 
   add(root, 
-    h("div", { class: "row" }, h("h1", { class: "grow" }, t("test.title", { name: athlete.name }))),
-    protoButtons, h("div", { style: "height:6px" }), legRow, card, opts,
-    h("div", { class: "row", style: "margin-top:8px" }, startBtn), cd);
+    // Start sits beside the title so it is on screen without scrolling, even at 800x480.
+    h("div", { class: "row" }, h("h1", { class: "grow" }, t("test.title", { name: athlete.name })), startBtn),
+    protoButtons, h("div", { style: "height:6px" }), legRow, card, opts, cd);
   refresh();
 }
