@@ -10,6 +10,10 @@ impulse-momentum method used for jumps, e.g. Linthorne 2001, Am J Phys 69:1198).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 from scipy.integrate import cumulative_trapezoid
 
@@ -28,6 +32,12 @@ MIN_DEPTH_M = 0.03
 SCORE_HALF_ML_RMS_MM = 10.0
 SCORE_HALF_VELOCITY_MM_S = 200.0
 SCORE_HALF_TOUCHDOWNS = 1.0
+#: camera angles (only with video): no penalty up to the healthy value, then each
+#: half-value beyond it halves the score (see :func:`stability_score`)
+FPPA_HEALTHY_MAX_DEG = 13.0  # healthy 8 +- 5 degrees: mean + 1 SD
+SCORE_HALF_FPPA_DEG = 9.0  # patellofemoral pain mean (17) - healthy mean (8)
+PELVIC_DROP_HEALTHY_MAX_DEG = 4.0
+SCORE_HALF_PELVIC_DROP_DEG = 4.0
 
 
 def com_velocity_m_s(total_fz_n: np.ndarray, *, fs_hz: float) -> np.ndarray:
@@ -149,7 +159,14 @@ def rep_sway(cop_mm: np.ndarray, *, fs_hz: float) -> dict[str, float | None]:
     return {k: m[k] for k in keys}
 
 
-def stability_score(*, ml_rms_mm: float, mean_velocity_mm_s: float, touchdowns: int) -> float:
+def stability_score(
+    *,
+    ml_rms_mm: float,
+    mean_velocity_mm_s: float,
+    touchdowns: int,
+    peak_pelvic_drop_deg: float | None = None,
+    peak_fppa_deg: float | None = None,
+) -> float:
     """Single-leg squat stability score, 0-100 (100 = no sway, no touch-down).
 
     Parameters
@@ -157,19 +174,76 @@ def stability_score(*, ml_rms_mm: float, mean_velocity_mm_s: float, touchdowns: 
     ml_rms_mm : mean per-repetition ML RMS of the stance CoP, mm.
     mean_velocity_mm_s : mean per-repetition CoP mean velocity, mm/s.
     touchdowns : touch-downs of the other foot during the test.
+    peak_pelvic_drop_deg : mean over the repetitions of the peak contralateral pelvic
+        drop from the video, degrees (+ = drop on the unsupported side); None (or NaN)
+        without video.
+    peak_fppa_deg : mean over the repetitions of the peak knee frontal plane projection
+        angle from the video, degrees (+ = valgus); None (or NaN) without video.
 
     Returns
     -------
     float
-        100 * 2 ** -(ml_rms_mm / 10 + mean_velocity_mm_s / 200 + touchdowns / 1):
-        every 10 mm of ML RMS, every 200 mm/s of mean velocity and every touch-down
-        halves the score. Strictly decreasing in each input; the raw metrics are
-        always reported beside it. The half-values are this station's convention
-        (not a published norm): they spread typical single-leg squats over 20-80.
+        100 * 2 ** -(ml_rms_mm / 10 + mean_velocity_mm_s / 200 + touchdowns / 1
+        + max(drop - 4, 0) / 4 + max(fppa - 13, 0) / 9): every 10 mm of ML RMS, every
+        200 mm/s of mean velocity and every touch-down halves the score; so does every
+        4 degrees of pelvic drop beyond 4 degrees and every 9 degrees of FPPA beyond
+        13 degrees. Strictly decreasing in the force inputs, non-increasing in the
+        camera angles (flat within the healthy range); without the angles it is the
+        force-only score. The raw metrics are always reported beside it.
+
+    Notes
+    -----
+    The force half-values are this station's convention (not a published norm): they
+    spread typical single-leg squats over 20-80. FPPA (definition: Willson & Davis 2008,
+    J Orthop Sports Phys Ther 38:606): healthy single-leg squats show about 8 +- 5
+    degrees, patellofemoral pain about 17 +- 5 degrees (project domain notes,
+    "Knee frontal plane projection angle"); no penalty up to the
+    healthy mean + 1 SD (13 degrees), and the distance between the group means (9 degrees)
+    halves the score. Pelvic drop: each extra degree of contralateral pelvic drop was
+    associated with clearly higher injury odds in runners (Bramah et al. 2018, Am J
+    Sports Med 46:3023); no penalty up to 4 degrees (small obliquity plus the 2-D
+    measurement error) and every further 4 degrees halve the score - station
+    conventions, not published cut-offs.
     """
     p = (
         max(ml_rms_mm, 0.0) / SCORE_HALF_ML_RMS_MM
         + max(mean_velocity_mm_s, 0.0) / SCORE_HALF_VELOCITY_MM_S
         + max(touchdowns, 0) / SCORE_HALF_TOUCHDOWNS
     )
+    if peak_pelvic_drop_deg is not None and math.isfinite(peak_pelvic_drop_deg):
+        p += max(peak_pelvic_drop_deg - PELVIC_DROP_HEALTHY_MAX_DEG, 0.0) / SCORE_HALF_PELVIC_DROP_DEG
+    if peak_fppa_deg is not None and math.isfinite(peak_fppa_deg):
+        p += max(peak_fppa_deg - FPPA_HEALTHY_MAX_DEG, 0.0) / SCORE_HALF_FPPA_DEG
     return float(100.0 * 2.0 ** (-p))
+
+
+def _mean_of(reps: Sequence[Mapping[str, Any]], key: str) -> float | None:
+    values = [float(r[key]) for r in reps if r.get(key) is not None and math.isfinite(float(r[key]))]
+    return float(np.mean(values)) if values else None
+
+
+def stability_score_from_reps(reps: Sequence[Mapping[str, Any]], /, *, touchdowns: int) -> float | None:
+    """:func:`stability_score` of a set of repetitions (the dicts of ``squat.reps``).
+
+    Parameters
+    ----------
+    reps : per-repetition dicts with ``ml_rms_mm`` and ``mean_velocity_mm_s`` (None when
+        the CoP was missing), optionally ``peak_pelvic_drop_deg`` and ``peak_fppa_deg``
+        (from the video; None for a repetition the camera could not measure).
+    touchdowns : touch-downs of the other foot during the test.
+
+    Returns
+    -------
+    The score from the means over the repetitions with force sway (and, separately, over
+    the repetitions with each camera angle); None when no repetition has force sway.
+    """
+    good = [r for r in reps if r.get("ml_rms_mm") is not None and r.get("mean_velocity_mm_s") is not None]
+    if not good:
+        return None
+    return stability_score(
+        ml_rms_mm=float(np.mean([r["ml_rms_mm"] for r in good])),
+        mean_velocity_mm_s=float(np.mean([r["mean_velocity_mm_s"] for r in good])),
+        touchdowns=touchdowns,
+        peak_pelvic_drop_deg=_mean_of(reps, "peak_pelvic_drop_deg"),
+        peak_fppa_deg=_mean_of(reps, "peak_fppa_deg"),
+    )
