@@ -85,6 +85,8 @@ class Picamera2Camera(Camera):
         self._raw: Path | None = None
 
     def start(self) -> None:
+        if self._picam2 is not None:
+            return  # already streaming: the recorder starts the camera before every trial
         try:
             from picamera2 import Picamera2
         except ImportError:

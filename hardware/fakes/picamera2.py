@@ -89,6 +89,9 @@ class Picamera2:
     def __init__(self, camera_num: int = 0) -> None:
         if camera_num >= SYSTEM.n_cameras:
             raise IndexError("list index out of range")  # what picamera2 raises with no camera
+        if any(c.camera_num == camera_num and not c.closed for c in SYSTEM.instances):
+            # libcamera allows one owner per camera: a second open fails like this on a Pi
+            raise RuntimeError("Failed to acquire camera: Device or resource busy")
         self.camera_num = camera_num
         self.config: dict[str, Any] | None = None
         self.started = False

@@ -105,3 +105,16 @@ def test_unplugged_sim_camera_refuses_to_start() -> None:
     with pytest.raises(HardwareError) as exc:
         SimCamera(unplugged=True, paced=False).start()
     assert exc.value.hint and "STATION_CAMERA=none" in exc.value.hint
+
+
+def test_start_twice_keeps_one_open_camera(filmed_athlete: Any) -> None:
+    fake, _, _ = filmed_athlete
+    cam = Picamera2Camera(width=640, height=480, fps=30)
+    cam.start()
+    try:
+        cam.start()  # the recorder calls start() before every trial
+        assert len([c for c in fake.SYSTEM.instances if not c.closed]) == 1
+        assert cam.read_frame().image.shape == (480, 640, 3)
+    finally:
+        cam.stop()
+    assert all(c.closed for c in fake.SYSTEM.instances)
