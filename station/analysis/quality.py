@@ -6,6 +6,8 @@ never codes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from station.geometry import CHANNELS
@@ -37,9 +39,12 @@ def channel_warnings(
     out: list[str] = []
     dead: set[str] = set(invalid_channels or [])
     if invalid is not None and len(invalid):
-        bits = np.asarray(invalid, dtype=np.int64) & 0xFF
-        # one pass: unpack the 8 flag bits of every frame, then a column mean
-        fracs = np.unpackbits(bits.astype(np.uint8)[:, None], axis=1, bitorder="little").mean(axis=0)
+        fracs, whole = _flag_fractions(invalid)
+        if whole > INVALID_FRACTION_WARN:
+            out.append(
+                f"{100 * whole:.1f} % of frames were dropped whole (the amplifiers' read-out was "
+                "disturbed, e.g. by a busy processor); their last values were held."
+            )
         for i, name in enumerate(CHANNELS):
             frac = float(fracs[i])
             if frac > INVALID_FRACTION_DEAD:
@@ -117,3 +122,112 @@ def stepped_off_warning(
                 f"weight on them for {t[b - 1] - t[a]:.1f} s); repeat the trial if this was not intended."
             )
     return None
+
+
+#: a pause between two samples longer than this many median sample intervals, and at least
+#: MIN_GAP_S, is a gap in the data (shorter ones, e.g. a driver waiting for a chip before
+#: declaring it dead, are bridged by the filters' interpolation)
+GAP_INTERVALS = 3.0
+MIN_GAP_S = 0.25
+#: metrics computed from the plate forces and CoP: unreliable when a channel was flagged
+FORCE_METRICS = (
+    "contacts", "stance_time_s", "phases_s", "stance_symmetry_index_pct", "weight_left_pct",
+    "sway", "sway_frequency", "ml_shift_mm", "single_leg", "squat", "time_to_stabilization_s",
+)
+#: CoP summaries withheld (set to None) when a channel is dead: a corner that reads a held or
+#: missing value moves the CoP by up to the cell spacing, far more than any sway.
+COP_METRICS = ("sway", "sway_frequency", "ml_shift_mm", "weight_left_pct")
+
+
+def data_gaps(t_s: np.ndarray) -> list[tuple[float, float]]:
+    """Pauses in the data longer than :data:`GAP_INTERVALS` median sample intervals and :data:`MIN_GAP_S`.
+
+    Parameters
+    ----------
+    t_s : (N,) timestamps, s.
+
+    Returns
+    -------
+    list of (start_s, length_s)
+        Start relative to the first sample, and length of each gap, s.
+    """
+    t = np.asarray(t_s, dtype=float)
+    if t.size < 3:
+        return []
+    dt = np.diff(t)
+    med = float(np.median(dt))
+    if med <= 0:
+        return []
+    idx = np.flatnonzero(dt > max(GAP_INTERVALS * med, MIN_GAP_S))
+    return [(float(t[i] - t[0]), float(dt[i])) for i in idx]
+
+
+def _flag_fractions(invalid: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per-channel fraction of the frames read that flag the channel, leaving out frames
+    flagged on all eight channels at once (dropped whole by the read-out: no channel's
+    fault), and the fraction of those whole drops."""
+    bits = (np.asarray(invalid, dtype=np.int64) & 0xFF).astype(np.uint8)
+    whole = bits == 0xFF
+    n = len(bits)
+    read = bits[~whole]
+    if not len(read):  # every frame dropped whole: every channel unusable
+        return np.ones(len(CHANNELS)), 1.0 if n else 0.0
+    # one pass: unpack the 8 flag bits of every frame, then a column mean
+    per_channel = np.unpackbits(read[:, None], axis=1, bitorder="little").mean(axis=0)
+    return per_channel, float(whole.mean())
+
+
+def invalid_fractions(invalid: np.ndarray | None) -> dict[str, float]:
+    """Fraction of frames each channel was flagged invalid by the hardware (only channels
+    above :data:`INVALID_FRACTION_WARN`; frames dropped whole are not a channel's fault).
+
+    Parameters
+    ----------
+    invalid : (N,) bitmask per frame (bit i = CHANNELS[i]), or None.
+    """
+    if invalid is None or not len(invalid):
+        return {}
+    fracs, _ = _flag_fractions(invalid)
+    return {name: float(fracs[i]) for i, name in enumerate(CHANNELS) if fracs[i] > INVALID_FRACTION_WARN}
+
+
+def quality_flags(result: dict[str, Any], t_s: np.ndarray, invalid: np.ndarray | None) -> dict[str, Any]:
+    """Which metrics of ``result`` are unreliable because channels were flagged or data is missing.
+
+    Metrics depending on a dead channel's CoP (:data:`COP_METRICS`) are withheld (set to None
+    in ``result``, in place) rather than reported wrong; the others stay, listed as unreliable.
+
+    Returns
+    -------
+    dict
+        ``invalid_fraction`` (channel -> fraction), ``dead_channels``, ``gaps_s``
+        ([start_s, length_s] pairs), ``unreliable`` and ``withheld`` (metric names).
+    """
+    fractions = invalid_fractions(invalid)
+    dead = [name for name, f in fractions.items() if f > INVALID_FRACTION_DEAD]
+    gaps = data_gaps(t_s)
+    present = [k for k in FORCE_METRICS if result.get(k) not in (None, [], {})]
+    unreliable = present if (fractions or gaps) else []
+    withheld = [k for k in COP_METRICS if k in present] if dead else []
+    for k in withheld:
+        result[k] = None
+    return {
+        "invalid_fraction": fractions,
+        "dead_channels": dead,
+        "gaps_s": [[round(a, 3), round(b, 3)] for a, b in gaps],
+        "unreliable": unreliable,
+        "withheld": withheld,
+    }
+
+
+def gap_warnings(gaps: list[list[float]]) -> list[str]:
+    """One sentence for the data gaps (the load cells stopped answering)."""
+    if not gaps:
+        return []
+    total = sum(float(g[1]) for g in gaps)
+    first = gaps[0]
+    return [
+        f"no data from the load cells for {total:.1f} s in {len(gaps)} gap(s) (the first at "
+        f"{float(first[0]):.1f} s, {float(first[1]):.1f} s long); metrics over the trial are unreliable - "
+        "check the cable and power of the amplifier board, then record again."
+    ]

@@ -22,7 +22,12 @@ from station.analysis.filters import (
     resample_uniform,
     sample_rate_hz,
 )
-from station.analysis.quality import channel_warnings, stepped_off_warning
+from station.analysis.quality import (
+    channel_warnings,
+    gap_warnings,
+    quality_flags,
+    stepped_off_warning,
+)
 from station.analysis.squat import G_M_S2, rep_sway, segment_reps, stability_score
 from station.analysis.stabilization import TTS_BAND_FRACTION, TTS_WINDOW_S, time_to_stabilization_s
 from station.analysis.sway import frequency_measures, sway_measures
@@ -65,7 +70,9 @@ def analyze_corner_loads(
     -------
     dict
         See :func:`analyze_plates`; the combined CoP is the moment sum over all cells
-        (Winter 1995), continuous through touch-downs.
+        (Winter 1995), continuous through touch-downs. Plus ``quality``: channels the
+        hardware flagged (``invalid_fraction``, ``dead_channels``), gaps in the data
+        (``gaps_s``), the metrics they make ``unreliable`` and those ``withheld`` (None).
     """
     loads = np.asarray(loads_n, dtype=float)
     t = np.asarray(t_s, dtype=float)
@@ -73,11 +80,23 @@ def analyze_corner_loads(
         raise InputError(f"loads_n must have shape (N, 8) matching t_s (got {loads.shape} for {t.shape})")
     fz, cop = plate_force_and_cop(loads, geometry=geometry)
     comb = combined_cop_from_cells(loads, geometry=geometry)
-    return _analyze(
+    result = _analyze(
         t, fz, cop, comb,
         protocol=protocol, leg=leg, body_mass_kg=body_mass_kg,
         warnings=channel_warnings(loads, invalid=invalid),
     )
+    # Flag (or withhold) what flagged channels and gaps in the data make unreliable,
+    # instead of reporting numbers computed from held or missing readings.
+    quality = quality_flags(result, t, invalid)
+    warnings: list[str] = list(result.get("warnings") or []) + gap_warnings(quality["gaps_s"])
+    if quality["withheld"]:
+        warnings.append(
+            f"withheld because channel(s) {', '.join(quality['dead_channels'])} gave no valid reading: "
+            f"{', '.join(quality['withheld'])}."
+        )
+    result["quality"] = quality
+    result["warnings"] = warnings
+    return result
 
 
 def analyze_plates(

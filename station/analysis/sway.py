@@ -104,6 +104,8 @@ def frequency_measures(cop_mm: np.ndarray, *, fs_hz: float) -> dict[str, float |
     freqs, pxx = welch(c - c.mean(axis=0), fs=fs_hz, nperseg=nper, axis=0, detrend="constant")
     band = (freqs >= FREQ_BAND_HZ[0]) & (freqs <= min(FREQ_BAND_HZ[1], fs_hz / 2))
     f = freqs[band]
+    if not f.size:  # sampled too slowly to resolve any of the band (fs below 0.3 Hz)
+        return out
     for k, axis in enumerate(("ml", "ap")):
         p = pxx[band, k]
         cum = np.cumsum(p)
