@@ -29,11 +29,14 @@ def _unpaced(report: Report) -> None:
     seen = 0
 
     def consume() -> None:
+        # Like the live WebSocket route: wake on new samples, take what has queued.
         nonlocal seen
         while seen < UNPACED_FRAMES:
-            if sub.get(timeout=10) is None:
+            first = sub.get(timeout=10)
+            if first is None:
                 break
-            seen += 1
+            seen += 1 + len(sub.drain())
+            time.sleep(0.005)
         done.set()
 
     source.start()

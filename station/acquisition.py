@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,7 +131,9 @@ class RingBuffer:
         self.next_seq = 0  # sequence number the next frame will get
         self._lock = threading.Lock()
 
-    def append(self, t_ns: int, counts: tuple[int, ...], invalid: int, loads_n: np.ndarray) -> int:
+    def append(
+        self, t_ns: int, counts: Sequence[int], invalid: int, loads_n: Sequence[float] | np.ndarray
+    ) -> int:
         with self._lock:
             i = self.next_seq % self.capacity
             self.t_ns[i] = t_ns
@@ -176,7 +178,7 @@ class Acquisition:
         self._calibration = calibration or Calibration()
         self._apply_calibration(self._calibration)
         self.buffer = RingBuffer(max(int(buffer_s * max(source.rate_hz, 1.0)), 16))
-        self._subs: list[Subscription] = []
+        self._subs: tuple[Subscription, ...] = ()
         self._subs_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -202,47 +204,36 @@ class Acquisition:
     def _apply_calibration(self, cal: Calibration) -> None:
         pos = cal.geometry.cell_positions_mm()
         # One immutable tuple swapped in one assignment, so the reader never sees a mix.
+        # Plain floats: for eight values per frame, Python arithmetic beats numpy's call overhead.
         self._conv = (
-            np.asarray(cal.offsets_counts, dtype=float),
-            np.asarray(cal.gains_n_per_count, dtype=float),
-            pos[:, 0].copy(),
-            pos[:, 1].copy(),
+            tuple(float(v) for v in cal.offsets_counts),
+            tuple(float(v) for v in cal.gains_n_per_count),
+            tuple(float(v) for v in pos[:, 0]),
+            tuple(float(v) for v in pos[:, 1]),
         )
 
     # -- processing ------------------------------------------------------------------
     def process(self, frame: LoadCellFrame) -> Sample:
         """Convert one frame, store it, and fan it out. Used by the reader thread."""
         offsets, gains, xs, ys = self._conv
-        loads = (np.asarray(frame.counts, dtype=float) - offsets) * gains
-        seq = self.buffer.append(frame.t_ns, frame.counts, frame.invalid, loads)
-        fl = float(loads[:4].sum())
-        fr = float(loads[4:].sum())
-        mx = loads * xs
-        my = loads * ys
-        lx, ly = float(mx[:4].sum()), float(my[:4].sum())
-        rx, ry = float(mx[4:].sum()), float(my[4:].sum())
+        counts = frame.counts
+        loads = tuple([(c - o) * g for c, o, g in zip(counts, offsets, gains, strict=True)])
+        seq = self.buffer.append(frame.t_ns, counts, frame.invalid, loads)
+        fl = loads[0] + loads[1] + loads[2] + loads[3]
+        fr = loads[4] + loads[5] + loads[6] + loads[7]
+        lx = loads[0] * xs[0] + loads[1] * xs[1] + loads[2] * xs[2] + loads[3] * xs[3]
+        ly = loads[0] * ys[0] + loads[1] * ys[1] + loads[2] * ys[2] + loads[3] * ys[3]
+        rx = loads[4] * xs[4] + loads[5] * xs[5] + loads[6] * xs[6] + loads[7] * xs[7]
+        ry = loads[4] * ys[4] + loads[5] * ys[5] + loads[6] * ys[6] + loads[7] * ys[7]
         cop_l = (lx / fl, ly / fl) if fl >= COP_MIN_FZ_N else None
         cop_r = (rx / fr, ry / fr) if fr >= COP_MIN_FZ_N else None
         total = fl + fr
         cop = ((lx + rx) / total, (ly + ry) / total) if total >= COP_MIN_FZ_N else None
-        sample = Sample(
-            seq=seq,
-            t_ns=frame.t_ns,
-            counts=tuple(frame.counts),
-            invalid=frame.invalid,
-            loads_n=tuple(float(v) for v in loads),
-            fz_left_n=fl,
-            fz_right_n=fr,
-            cop_left_mm=cop_l,
-            cop_right_mm=cop_r,
-            cop_mm=cop,
-        )
+        sample = Sample(seq, frame.t_ns, tuple(counts), frame.invalid, loads, fl, fr, cop_l, cop_r, cop)
         self._latest = sample
         self.frames_read += 1
         self._rate_window.append(frame.t_ns)
-        with self._subs_lock:
-            subs = list(self._subs)
-        for sub in subs:
+        for sub in self._subs:  # a copy-on-write tuple: no lock on the hot path
             sub._push(sample)
         for hook in self._frame_hooks:
             try:
@@ -259,14 +250,13 @@ class Acquisition:
     def subscribe(self, maxlen: int = 256, loop: asyncio.AbstractEventLoop | None = None) -> Subscription:
         sub = Subscription(maxlen, loop)
         with self._subs_lock:
-            self._subs.append(sub)
+            self._subs = (*self._subs, sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         sub.closed = True
         with self._subs_lock:
-            if sub in self._subs:
-                self._subs.remove(sub)
+            self._subs = tuple(s for s in self._subs if s is not sub)
 
     @property
     def subscriber_count(self) -> int:
