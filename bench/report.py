@@ -38,8 +38,12 @@ class Report:
         ok: bool | None = None,
         note: str = "",
     ) -> Figure:
+        # numpy scalars (np.float64, np.bool_) are not JSON-serialisable: store plain Python values
+        if hasattr(value, "item") and not isinstance(value, str):
+            value = value.item()  # type: ignore[union-attr]
         if isinstance(value, float):
             value = float(f"{value:.4g}")
+        ok = None if ok is None else bool(ok)
         fig = Figure(section, name, value, unit, target, ok, note)
         self.figures.append(fig)
         mark = {True: "ok", False: "MISSED", None: ""}[ok]
