@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: Route modules, each with a module-level ``router``. A module not written yet is skipped.
-ROUTE_MODULES = ("health", "protocols", "athletes", "trials", "recording", "live", "exports", "calibration", "camera")
+ROUTE_MODULES = ("health", "protocols", "athletes", "trials", "recording", "live", "exports", "calibration", "camera", "geometry")
 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>Stance Station</title></head>
 <body><h1>Stance Station</h1><p>The kiosk page is not installed. The API is documented at

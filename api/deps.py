@@ -38,18 +38,26 @@ class NotReadyError(StationError):
     http_status = 503
 
 
-async def get_station(conn: HTTPConnection) -> Station:
+def station_of(conn: HTTPConnection) -> Station:
+    """The running station of a request (503 while it starts or stops)."""
     station = getattr(conn.app.state, "station", None)
     if station is None or station.store is None:
         raise NotReadyError("the station is not running yet", hint="Wait a few seconds and try again.")
     return station  # type: ignore[no-any-return]
 
 
+async def get_station(conn: HTTPConnection) -> Station:
+    return station_of(conn)
+
+
 async def get_settings(conn: HTTPConnection) -> Settings:
     return conn.app.state.settings  # type: ignore[no-any-return]
 
 
-async def get_store(station: Station = Depends(get_station)) -> Store:
+async def get_store(conn: HTTPConnection) -> Store:
+    # Reads the station itself rather than Depends(get_station): every dependency
+    # level costs FastAPI a parameter solve per request, and this one is on every route.
+    station = station_of(conn)
     assert station.store is not None
     return station.store
 
@@ -98,11 +106,12 @@ def _token_cache(conn: HTTPConnection) -> TokenCache:
     return cache  # type: ignore[no-any-return]
 
 
-async def current_principal(conn: HTTPConnection, station: Station = Depends(get_station)) -> Principal:
+async def current_principal(conn: HTTPConnection) -> Principal:
     """The authenticated caller (401 when missing/wrong/revoked). Cached per request."""
     cached = conn.scope.get("station.principal")
     if isinstance(cached, Principal):
         return cached
+    station = station_of(conn)
     settings = conn.app.state.settings
     secret = token_from(conn)
     if secret is None:  # loopback or 401: no database needed
@@ -124,7 +133,10 @@ async def current_principal(conn: HTTPConnection, station: Station = Depends(get
 def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller, who must hold ``role`` ("coach" or "admin") or better."""
 
-    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+    async def dependency(conn: HTTPConnection) -> Principal:
+        # Calls current_principal itself (it caches the caller in the request scope)
+        # instead of Depends(): one dependency level less for FastAPI to solve per request.
+        principal = await current_principal(conn)
         check_role(principal, role)
         return principal
 

@@ -12,9 +12,16 @@ End conditions (``Protocol.end_condition``):
   (below 20 N) for ``LIFT_MIN_S`` and then loads it again above 20 N, the trial
   ends ``TAIL_S`` later (so the analysis sees the whole crossing); else after
   ``duration_s`` (30 s).
-- ``reps`` (single-leg squat): after the requested number of repetitions
-  (segmented from the total vertical force like the analysis does), ``TAIL_S``
-  after the last one ends (``REPS_TAIL_S``).
+- ``reps`` (single-leg squat): after the requested number of repetitions,
+  ``REPS_TAIL_S`` after the last one's rise ends. Repetitions are segmented from the
+  total vertical force exactly as the analysis of the saved trial does
+  (:func:`~station.analysis.squat.segment_reps` from the other foot's lift-off to the
+  end of the record): a repetition counts only once its rise has finished inside the
+  record, and the trial ends only at a time where the record cut there still holds
+  exactly the requested number of finished repetitions. The velocity integration
+  behind the segmentation depends on the whole window (its mean force is the body
+  weight), so counting on the growing live record alone could end a trial that the
+  analysis then reads as one repetition fewer.
 - ``landing`` (hop and stick): ``HOLD_AFTER_LANDING_S`` after the stance foot lands
   on its plate (its force rises through 20 N after being below).
 """
@@ -26,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from station.analysis.contacts import CONTACT_THRESHOLD_N
+from station.analysis.contacts import CONTACT_THRESHOLD_N, detect_contacts
+from station.analysis.filters import sample_rate_hz
 from station.analysis.squat import segment_reps
 from station.protocols import HOLD_AFTER_LANDING_S, PROTOCOLS
 
@@ -98,14 +106,39 @@ class EndCondition:
         if t_s[-1] - self._last_reps_check < 0.5 or len(t_s) < 3 * self.rate_hz:
             return None
         self._last_reps_check = float(t_s[-1])
-        reps = segment_reps(fz_n.sum(axis=1), fs_hz=self.rate_hz)
-        self.reps_done = len(reps)
-        if len(reps) >= self.reps_wanted:
-            end_idx = reps[self.reps_wanted - 1][2]
-            t_end = float(t_s[min(end_idx, len(t_s) - 1)]) + REPS_TAIL_S
-            if t_s[-1] >= t_end:
-                return EndDecision(t_end, f"{self.reps_wanted} repetitions done")
+        total = fz_n.sum(axis=1)
+        fs = sample_rate_hz(t_s)  # the analysis' rate: the median interval
+        i0 = self._squat_start(t_s, fz_n)
+        done = finished_reps(total[i0:], fs_hz=fs)
+        self.reps_done = len(done)
+        if len(done) < self.reps_wanted:
+            return None
+        # candidate ends: the tail after the last wanted rep's rise, then later ones in
+        # steps of TAIL_S up to the data we have; the first whose cut record the
+        # analysis reads as exactly the wanted reps (all finished) ends the trial
+        t_end = float(t_s[i0 + done[self.reps_wanted - 1][2]]) + REPS_TAIL_S
+        while t_end <= t_s[-1]:
+            n = int(np.searchsorted(t_s, t_end, side="right"))
+            if n - i0 > 3 * fs:
+                seg = total[i0:n]
+                reps = segment_reps(seg, fs_hz=fs)
+                if len(reps) == self.reps_wanted and reps[-1][2] < len(seg) - 1:
+                    return EndDecision(float(t_s[n - 1]), f"{self.reps_wanted} repetitions done")
+            t_end += TAIL_S
         return None
+
+    def _squat_start(self, t_s: np.ndarray, fz_n: np.ndarray) -> int:
+        """Index where the analysis starts looking for repetitions: the other foot's
+        lift-off (the end of its contact running when the record began), as in
+        :func:`station.analysis.report.analyze_corner_loads`; 0 when it never lifted or
+        the athlete began on one leg."""
+        if self.leg not in _FEET:
+            return 0
+        other = _other(self.leg)
+        contacts = detect_contacts(t_s, fz_n[:, _FEET.index(other)], foot=other)
+        if contacts and contacts[0].on_s is None and contacts[0].off_s is not None:
+            return int(np.searchsorted(t_s, contacts[0].off_s, side="left"))
+        return 0
 
     def _landing(self, t_s: np.ndarray, fz_n: np.ndarray) -> EndDecision | None:
         own = fz_n[:, _FEET.index(str(self.leg))] >= CONTACT_THRESHOLD_N
@@ -116,6 +149,13 @@ class EndCondition:
         if t_s[-1] >= t_end:
             return EndDecision(t_end, f"held {HOLD_AFTER_LANDING_S:g} s after landing")
         return None
+
+
+def finished_reps(total_fz_n: np.ndarray, *, fs_hz: float) -> list[tuple[int, int, int]]:
+    """Repetitions of :func:`~station.analysis.squat.segment_reps` whose rise has
+    ended inside the record (one still rising at the last sample is not done yet)."""
+    n = len(total_fz_n)
+    return [r for r in segment_reps(total_fz_n, fs_hz=fs_hz) if r[2] < n - 1]
 
 
 def _other(leg: str | None) -> str:

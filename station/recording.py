@@ -341,6 +341,18 @@ class Recorder:
         )
         old = trial.get("metrics") or {}
         metrics["recording"] = {**old.get("recording", {}), "recomputed_with_calibration_id": calibration.id}
+        video = trial.get("video")
+        if video and video.get("timestamps_path") and trial["leg"] and len(t_ns):
+            # The new repetition windows get their angles again from the stored video.
+            from station.video import read_timestamps
+
+            metrics.setdefault("warnings", [])
+            try:
+                frame_t_ns = read_timestamps(video["timestamps_path"])
+            except (OSError, StationError) as exc:
+                metrics["warnings"] = [*metrics["warnings"], f"the video's timestamps could not be read: {exc}"]
+            else:
+                self._add_video_kinematics(metrics, video["path"], frame_t_ns, leg=trial["leg"], t0_ns=int(t_ns[0]))
         return self.store.set_trial_metrics(trial_id, metrics, events, calibration_id=calibration.id)
 
     # -- worker ---------------------------------------------------------------------------
@@ -643,7 +655,8 @@ class Recorder:
         }
         metrics.setdefault("warnings", [])
         metrics["warnings"] = list(metrics["warnings"]) + run.warnings
-        self._add_video_kinematics(run, metrics, int(t_ns[0]))
+        if run.video is not None and run.leg is not None:
+            self._add_video_kinematics(metrics, run.video.path, run.video.frame_t_ns, leg=run.leg, t0_ns=int(t_ns[0]))
         if cal.is_default:
             metrics["warnings"].append("the station was not calibrated; forces use nominal gains.")
         self.store.finish_trial(run.trial_id, status=SAVED, metrics=metrics, events=events,
@@ -651,10 +664,13 @@ class Recorder:
         run.metrics = metrics
         self._set(run, SAVED, f"saved trial {run.trial_id} ({run.end_reason})")
 
-    def _add_video_kinematics(self, run: _Run, metrics: dict[str, Any], t0_ns: int) -> None:
-        """Single-leg squat with video: peak pelvic drop and knee FPPA per repetition."""
+    def _add_video_kinematics(
+        self, metrics: dict[str, Any], video_path: str | Path, frame_t_ns: np.ndarray, *, leg: str, t0_ns: int
+    ) -> None:
+        """Single-leg squat with video: peak pelvic drop and knee FPPA per repetition,
+        corrected by the active camera roll calibration; the score then weighs them."""
         squat = metrics.get("squat")
-        if run.video is None or run.leg is None or not isinstance(squat, dict) or not squat.get("reps"):
+        if not isinstance(squat, dict) or not squat.get("reps"):
             return
         from station.video_kinematics import squat_video_kinematics
 
@@ -666,8 +682,7 @@ class Recorder:
             metrics["warnings"].append("the camera view is not calibrated (roll); pelvic drop assumes a level camera.")
         try:
             per_rep = squat_video_kinematics(
-                run.video.path, run.video.frame_t_ns, trial_t0_ns=t0_ns, stance_leg=run.leg,
-                reps=squat["reps"], roll_deg=roll_deg,
+                video_path, frame_t_ns, trial_t0_ns=t0_ns, stance_leg=leg, reps=squat["reps"], roll_deg=roll_deg,
             )
         except Exception as exc:  # the force results stand on their own
             log.exception("video kinematics failed")
@@ -681,8 +696,16 @@ class Recorder:
             "roll_deg": roll_deg,
             "max_pelvic_drop_deg": max(drops) if drops else None,
             "max_fppa_deg": max(fppas) if fppas else None,
+            "mean_peak_pelvic_drop_deg": float(np.mean(drops)) if drops else None,
+            "mean_peak_fppa_deg": float(np.mean(fppas)) if fppas else None,
             "method": "marker tracking; peaks per force-plate repetition (station.analysis.kinematics)",
         }
+        if drops or fppas:
+            # The score now weighs the camera angles too; the force-only score stays beside it.
+            from station.analysis.squat import stability_score_from_reps
+
+            squat["stability_score_force_only"] = squat.get("stability_score")
+            squat["stability_score"] = stability_score_from_reps(squat["reps"], touchdowns=int(squat.get("touchdowns") or 0))
 
     def _analyse_arrays(
         self,
@@ -730,7 +753,8 @@ class Recorder:
     def _video_loop(self, run: _Run) -> None:
         cam = self.camera
         assert cam is not None and run.trial_id is not None
-        path = self.data_dir / "videos" / f"trial_{run.trial_id:06d}.mp4"
+        # Absolute: the API serves it relative to nothing, the purge unlinks it from any cwd.
+        path = (self.data_dir / "videos" / f"trial_{run.trial_id:06d}.mp4").absolute()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             cam.start()

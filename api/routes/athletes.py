@@ -50,7 +50,7 @@ class AthleteUpdate(AthleteFields):
 
 
 @router.get("/athletes", summary="List or search athletes (by name)")
-def list_athletes(
+async def list_athletes(  # one indexed query from the read pool: on the event loop (see trials.py)
     store: StoreDep,
     q: Annotated[str | None, Query(max_length=100, description="part of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,

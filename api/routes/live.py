@@ -25,6 +25,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api import API_PREFIX
 from api.auth import authenticate, check_role
+from api.routes.geometry import geometry_in_use
 from station.errors import StationError
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,9 @@ async def live(websocket: WebSocket, max_hz: float = 50.0) -> None:
     sent_dropped = 0
     try:
         await websocket.send_text(
-            json.dumps({"type": "hello", "rate_hz": acquisition.source.rate_hz, "max_hz": max_hz, "user": principal.name})
+            json.dumps({"type": "hello", "rate_hz": acquisition.source.rate_hz, "max_hz": max_hz, "user": principal.name,
+                        # coaches cannot read /calibration: the plates as the station sees them
+                        "geometry": geometry_in_use(acquisition)})
         )
         while not closed.is_set():
             if not await sub.wait_async(timeout=0.5):

@@ -82,5 +82,5 @@ def abort(recorder: RecorderDep, store: StoreDep, who: Coach) -> dict[str, Any]:
 
 
 @router.get("/recording/status", summary="The recorder's state")
-def status(recorder: RecorderDep) -> dict[str, Any]:
+async def status(recorder: RecorderDep) -> dict[str, Any]:  # lock-free snapshot: on the event loop
     return recorder.status()  # type: ignore[no-any-return]

@@ -18,6 +18,7 @@ from api.routes.common import MAX_ID, MAX_PAGE, Page
 from calibration.model import Calibration
 from station.errors import InputError
 from station.protocols import PROTOCOL_NAMES, PROTOCOLS
+from station.video_sync import video_offset_s
 
 router = APIRouter(prefix=API_PREFIX, tags=["trials"], dependencies=[Depends(require_role("coach"))])
 
@@ -51,8 +52,14 @@ def _when(value: str | None, name: str) -> dt.datetime | None:
 DateQuery = Annotated[str | None, Query(max_length=40, description="ISO date or time (UTC if no zone)")]
 
 
+# The list and history routes are ``async`` on purpose: their query takes about a
+# millisecond on an index (store migration 3) from a read-only pooled connection
+# that never waits for the recorder's writes, which costs less than the hop to
+# FastAPI's thread pool and back (and the GIL contention between those threads
+# and the event loop, which also feeds the live stream). Routes that write, or
+# read whole trials, stay synchronous in the thread pool.
 @router.get("/trials", summary="List trials (filters: athlete, protocol, leg, status, date range)")
-def list_trials(
+async def list_trials(
     store: StoreDep,
     athlete_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     protocol: ProtocolName | None = None,
@@ -81,7 +88,11 @@ def list_trials(
 
 @router.get("/trials/{trial_id}", summary="One trial with its metrics and events")
 def get_trial(trial_id: TrialId, store: StoreDep) -> dict[str, Any]:
-    return store.get_trial(trial_id)  # type: ignore[no-any-return]
+    trial: dict[str, Any] = store.get_trial(trial_id)
+    if trial.get("video"):
+        # trial time = video time + offset_s (the kiosk lines the CoP up with the video)
+        trial["video"] = {**trial["video"], "offset_s": video_offset_s(store, trial_id, trial["video"])}
+    return trial
 
 
 @router.delete("/trials/{trial_id}", status_code=204, summary="Soft-delete a trial (admin)")
@@ -120,7 +131,7 @@ def recompute_trial(
 
 
 @router.get("/athletes/{athlete_id}/history", summary="One metric over time for an athlete")
-def metric_history(
+async def metric_history(
     athlete_id: AthleteId,
     store: StoreDep,
     metric: MetricPath,

@@ -104,7 +104,8 @@ def segment_reps(
     -------
     list of (start, bottom, end): start = where the downward CoM speed first exceeds
     10 % of its peak, bottom = velocity zero between descent and rise, end = where the
-    upward speed falls back below 10 % of its peak.
+    upward speed falls back below 10 % of its peak. A repetition whose rise is still
+    going at the last sample (a record stopped mid-rise) is not returned.
     """
     v = com_velocity_m_s(total_fz_n, fs_hz=fs_hz)
     down = _runs(v < -min_speed_m_s)
@@ -123,6 +124,8 @@ def segment_reps(
         ua, ub = rise
         if k + 1 < len(down) and down[k + 1][0] < ua:
             continue  # the descent paused and went on: one repetition
+        if ub >= len(v):
+            break  # the record ends during the rise: not a whole repetition
         start = pending
         pending = None
         # boundaries where the speed is back under 10 % of this repetition's peak:

@@ -206,7 +206,8 @@ class AthletesMixin(StoreBase):
 
 def _decode_trial(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
-    row["options"] = from_json(row.get("options")) or {}
+    options = row.get("options")
+    row["options"] = {} if options == "{}" else from_json(options) or {}  # "{}": most trials
     for key in ("metrics", "zero_offsets"):
         if key in row:
             row[key] = from_json(row[key])

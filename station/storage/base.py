@@ -1,8 +1,12 @@
 """The database connection shared by the store's parts: opening, locking, error mapping.
 
-One ``sqlite3`` connection (``check_same_thread=False``) guarded by a re-entrant
-lock, so the API's worker threads, the recorder's writer thread and the analysis
-thread can all use one :class:`~station.storage.Store`. SQLite errors that mean
+One writing ``sqlite3`` connection (``check_same_thread=False``) guarded by a
+re-entrant lock, so the API's worker threads, the recorder's writer thread and the
+analysis thread can all use one :class:`~station.storage.Store`. Reads from a thread
+that is not writing use a small pool of read-only connections instead: in WAL mode
+readers see the last committed state and never wait for the writer, so the API's
+lists do not queue behind the recorder's sample chunks (nor behind each other).
+SQLite errors that mean
 "the disk or the file is the problem" become :class:`StorageError` with a message
 telling the user what to do; they never surface as tracebacks.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -68,6 +73,14 @@ def storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
             f"the disk holding {path} is full",
             hint="Free disk space (export and purge old trials, delete old videos) and retry.",
         )
+    if "disk i/o" in low and isinstance(exc, sqlite3.OperationalError):
+        # A failed write (the disk or a file-size/quota limit full, or a failing card):
+        # SQLite rolled the transaction back and the file is intact - no restore needed.
+        return StorageError(
+            f"could not write to the disk holding {path} ({msg}): it may be full or failing",
+            hint="Free disk space (export and purge old trials, delete old videos) and retry; "
+            "if it repeats with free space, check the storage card.",
+        )
     if "malformed" in low or "not a database" in low or "disk i/o" in low or "corrupt" in low:
         return StorageError(
             f"the database {path} is damaged or unreadable ({msg})",
@@ -81,12 +94,20 @@ def storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
     return StorageError(f"database error on {path}: {msg}", hint="Retry; if it persists, check the logs and the disk.")
 
 
+#: Idle read-only connections kept open (the API's thread pool rarely has more
+#: requests reading at the same instant on 2 cores); extra ones are closed after use.
+MAX_IDLE_READERS = 8
+
+
 class StoreBase:
     """Connection, lock and transaction helpers; the table-specific parts build on it."""
 
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 5.0) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        self._busy_timeout_s = busy_timeout_s
+        self._idle_readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -117,7 +138,16 @@ class StoreBase:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self.conn.close()
+            self._close_idle_readers()
+
+    def _close_idle_readers(self) -> None:
+        while True:
+            try:
+                self._idle_readers.get_nowait().close()
+            except queue.Empty:
+                break
 
     def __enter__(self) -> StoreBase:
         return self
@@ -126,22 +156,90 @@ class StoreBase:
         self.close()
 
     # -- helpers ---------------------------------------------------------------------
+    def _open_reader(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(self.path), timeout=self._busy_timeout_s, check_same_thread=False, isolation_level=None
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        conn.execute("PRAGMA query_only = ON")  # a reader that tries to write fails loudly
+        return conn
+
+    def _writer_for_read(self) -> bool:
+        """Whether a read must use the writing connection (under the lock) rather than
+        a pooled reader: when this thread holds the lock (it may be inside its own
+        transaction and must see its own writes), or when the writing connection has a
+        transaction open that nobody holds the lock for (statements run directly on
+        ``store.conn`` open one implicitly; only that connection sees them). A read
+        never waits for another thread's write transaction: it reads the last
+        committed state from the pool instead."""
+        owned = getattr(self._lock, "_is_owned", None)
+        if self._closed or owned is None or owned():
+            return True
+        if not self.conn.in_transaction:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread is writing: its changes are not committed yet
+        try:
+            return self.conn.in_transaction
+        finally:
+            self._lock.release()
+
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        """Lock + error mapping for reads."""
-        with self._lock:
+        """A connection for reads, with error mapping: a pooled read-only one, or the
+        writing connection under the lock (see :meth:`_writer_for_read`)."""
+        if self._writer_for_read():
+            with self._lock:
+                try:
+                    yield self.conn
+                except sqlite3.Error as exc:
+                    raise storage_error(exc, self.path) from None
+            return
+        try:
             try:
-                yield self.conn
-            except sqlite3.Error as exc:
-                raise storage_error(exc, self.path) from None
+                conn = self._idle_readers.get_nowait()
+            except queue.Empty:
+                conn = self._open_reader()
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from None
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from None
+        finally:
+            # Keep a few for the next reads; a closed store keeps none.
+            if self._closed or self._idle_readers.qsize() >= MAX_IDLE_READERS:
+                conn.close()
+            else:
+                self._idle_readers.put(conn)
+                if self._closed:  # close() ran meanwhile: do not leave this one open
+                    self._close_idle_readers()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: all or nothing (an error rolls everything back)."""
         with self._lock:
             try:
-                with self.db.atomic():
-                    yield self.conn
+                if self.conn.in_transaction:  # nested: a savepoint
+                    with self.db.atomic():
+                        yield self.conn
+                else:
+                    # IMMEDIATE takes the write lock first, waiting up to busy_timeout for
+                    # another process to let go; a deferred BEGIN that reads and then writes
+                    # gets SQLITE_BUSY at once without waiting (the lock would fail a recording).
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield self.conn
+                    except BaseException:
+                        if self.conn.in_transaction:
+                            self.conn.rollback()
+                        raise
+                    try:
+                        self.conn.execute("COMMIT")
+                    except BaseException:
+                        if self.conn.in_transaction:
+                            self.conn.rollback()
+                        raise
             except sqlite3.IntegrityError as exc:
                 raise storage_error(exc, self.path) from None
             except sqlite3.Error as exc:
@@ -177,7 +275,7 @@ class StoreBase:
 
     def vacuum(self) -> None:
         """Rewrite the file without free pages (after a purge: erased data leaves the disk)."""
-        with self._read() as conn:
+        with self._lock, self._read() as conn:  # the lock: VACUUM writes, on the writing connection
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.execute("VACUUM")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

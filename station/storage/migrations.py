@@ -162,6 +162,26 @@ def _zero_offsets(db: sqlite_utils.Database) -> None:
     # keeping the zero that was valid on the day (the zero drifts; the gains hardly).
     db.execute("ALTER TABLE trials ADD COLUMN zero_offsets TEXT")
 
+
+@migration(3, "partial indexes of the trials not deleted, for the list, its count and the history")
+def _live_trial_indexes(db: sqlite_utils.Database) -> None:
+    # Every list and history query filters on "deleted_at IS NULL", a column the old
+    # indexes lack: SQLite then read each candidate row (metrics JSON included) to test
+    # it, also for rows skipped by OFFSET and for the count. These partial indexes hold
+    # only live trials, so the filter, the order (newest first, ties by id), the
+    # offset and count(*) are answered from the index alone.
+    _script(
+        db,
+        """
+        CREATE INDEX trials_live_started ON trials (started_at, id) WHERE deleted_at IS NULL;
+        CREATE INDEX trials_live_athlete ON trials (athlete_id, started_at, id) WHERE deleted_at IS NULL;
+        CREATE INDEX trials_live_protocol ON trials (protocol, started_at, id) WHERE deleted_at IS NULL;
+        CREATE INDEX trials_live_leg ON trials (leg, started_at, id) WHERE deleted_at IS NULL;
+        CREATE INDEX trials_live_status ON trials (status, started_at, id) WHERE deleted_at IS NULL
+        """,
+    )
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 

@@ -131,9 +131,13 @@ class TrialsMixin(AthletesMixin):
             params.append(_iso_bound(until, "until", end=True))
         w = " AND ".join(where)
         total = self._one(f"SELECT count(*) AS n FROM trials t WHERE {w}", params)
+        # The page's ids come from the partial indexes alone (migration 3): rows skipped
+        # by OFFSET are never read; only the page's own rows are, for their columns.
         rows = self._rows(
-            f"SELECT {_LIST_COLUMNS} FROM trials t JOIN athletes a ON a.id = t.athlete_id WHERE {w}"
-            " ORDER BY t.started_at DESC, t.id DESC LIMIT ? OFFSET ?",
+            f"SELECT {_LIST_COLUMNS} FROM (SELECT t.id FROM trials t WHERE {w}"
+            " ORDER BY t.started_at DESC, t.id DESC LIMIT ? OFFSET ?) AS page"
+            " JOIN trials t ON t.id = page.id JOIN athletes a ON a.id = t.athlete_id"
+            " ORDER BY t.started_at DESC, t.id DESC",
             [*params, limit, offset],
         )
         return [_decode_trial(r) for r in rows], int(total["n"]) if total else 0
@@ -324,6 +328,13 @@ class TrialsMixin(AthletesMixin):
 
     def get_video(self, trial_id: int) -> dict[str, Any] | None:
         return self._one("SELECT * FROM videos WHERE trial_id = ?", (trial_id,))
+
+    def first_sample_t_ns(self, trial_id: int) -> int | None:
+        """CLOCK_MONOTONIC time of a trial's first stored sample (its time zero), from
+        the chunk index without decoding any samples; None before the first chunk."""
+        row = self._one(
+            "SELECT first_t_ns FROM sample_chunks WHERE trial_id = ? ORDER BY chunk LIMIT 1", (trial_id,))
+        return None if row is None or row["first_t_ns"] is None else int(row["first_t_ns"])
 
 
 def _iso_bound(value: str, name: str, *, end: bool = False) -> str:

@@ -116,6 +116,16 @@ def test_squat_from_new_athlete_to_results_history_and_language(page: Any, kiosk
     page.evaluate("document.querySelector('#trial-video').currentTime = 3")
     page.locator("#trial-video").scroll_into_view_if_needed()
     page.wait_for_timeout(300)
+    # The CoP marker is drawn at trial time = video time + the first frame's offset
+    # from the first force sample (frame-timestamp sidecar vs stored samples).
+    from station.video import read_timestamps
+
+    first_frame_ns = int(read_timestamps(trial["video"]["timestamps_path"])[0])
+    first_sample_ns = int(store.load_samples(trial["id"])[0][0])
+    offset = (first_frame_ns - first_sample_ns) / 1e9
+    page.wait_for_function("window.__kioskVideoSync && Math.abs(window.__kioskVideoSync.trialTime - 3"
+                           f" - {offset!r}) < 1e-6", timeout=10_000)
+    assert page.evaluate("window.__kioskVideoSync.offset") == pytest.approx(offset, abs=1e-9)
     shot(page, "1280x800-results-video")
     # The CSV download holds every stored sample of the trial.
     with page.expect_download() as dl:

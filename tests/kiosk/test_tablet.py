@@ -65,3 +65,32 @@ def test_token_from_settings_lets_a_coach_in(browser: Any, tablet_server: tuple[
         page.wait_for_function("window.__kioskLive.samples > 20", timeout=10_000)
     finally:
         context.close()
+
+
+def test_a_coach_tablet_draws_the_stations_geometry(browser: Any, tablet_server: tuple[str, Station]) -> None:
+    """Coaches cannot read /calibration; the page takes the plates from /geometry and
+    the live stream's hello, so a station with moved plates is drawn as it is."""
+    url, station = tablet_server
+    assert station.store is not None and station.calibration is not None and station.acquisition is not None
+    cal = station.acquisition.calibration
+    moved = cal.geometry.to_dict()
+    moved["plates"]["left"]["center_mm"] = [-180.0, 6.0]
+    moved["plates"]["right"]["cells_mm"]["br"] = [330.0, -170.0]
+    new_id = station.store.save_calibration(kind="calibration", data={**cal.to_dict(), "geometry": moved,
+                                                                     "is_default": False}, created_by="test")
+    station.calibration.activate_existing(new_id, actor="test")
+    assert station.acquisition.calibration.geometry.to_dict()["plates"] == moved["plates"]
+    secret, _ = station.store.create_token(name="tablet-geometry", role="coach")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    context.add_init_script(f"localStorage.setItem('stance.lang', 'en'); localStorage.setItem('stance.token', '{secret}')")
+    page = context.new_page()
+    try:
+        page.goto(url + "/")
+        page.wait_for_function("window.__kiosk && window.__kiosk.geometry.plates.left.center_mm[0] === -180",
+                               timeout=10_000)
+        assert page.evaluate("window.__kiosk.geometry.plates") == moved["plates"]
+        assert not page.is_visible("[data-nav=admin]")  # still a coach
+        page.wait_for_function("window.__kiosk.stream.geometry !== null", timeout=10_000)
+        assert page.evaluate("window.__kiosk.stream.geometry.plates") == moved["plates"]
+    finally:
+        context.close()

@@ -178,6 +178,11 @@ async function loadAccess() {
     clearBanner("auth");
   } catch (e) { ctx.error(e); }
   try {
+    // the geometry in use, readable with any token (GET /calibration is admin-only)
+    const g = await api("geometry");
+    if (g && g.plates) ctx.geometry = g;
+  } catch (e) { /* keep the default geometry */ }
+  try {
     const c = await api("calibration");
     ctx.isAdmin = true;
     if (c.in_use && c.in_use.geometry && c.in_use.geometry.plates) ctx.geometry = c.in_use.geometry;

@@ -43,6 +43,7 @@ export class LiveStream {
     this.latest = null;          // last sample
     this.recording = null;       // last recording state from the server
     this.rateHz = 80;
+    this.geometry = null;        // plate geometry in use, from the server's hello message
     this.version = 0;            // bumps on every new sample (the renderer redraws then)
     this.listeners = new Set();  // fn(message) for every samples message
     this.ws = null;
@@ -69,7 +70,11 @@ export class LiveStream {
   reconnect() { if (this.ws) this.ws.close(); else this.connect(); }
 
   onMessage(msg) {
-    if (msg.type === "hello") { this.rateHz = msg.rate_hz || 80; return; }
+    if (msg.type === "hello") {
+      this.rateHz = msg.rate_hz || 80;
+      if (msg.geometry && msg.geometry.plates) { this.geometry = msg.geometry; this.version++; }
+      return;
+    }
     if (msg.type !== "samples") return;
     counters.messages++;
     counters.dropped += msg.dropped || 0;
@@ -127,7 +132,9 @@ export class PlateCanvas {
   }
 
   draw() {
-    const { ctx, canvas, geometry } = this;
+    const { ctx, canvas } = this;
+    // the station's geometry (hello message) wins over the one given at construction
+    const geometry = (this.stream && this.stream.geometry) || this.geometry;
     const W = canvas.width, H = canvas.height;
     ctx.clearRect(0, 0, W, H);
     const L = plateRect(geometry, "left"), R = plateRect(geometry, "right");

@@ -138,8 +138,10 @@ export async function render(root, ctx, trialId) {
   }
   add(root, lr);
 
-  // video with the CoP in step (trial time = video time; the recorder starts both together)
+  // video with the CoP in step: trial time = video time + offset_s (the first frame's
+  // time minus the first force sample's, from the frame-timestamp sidecar)
   if (trial.video) {
+    const offset = typeof trial.video.offset_s === "number" ? trial.video.offset_s : 0;
     const video = h("video", { controls: true, playsinline: true, id: "trial-video", preload: "metadata" });
     const mini = h("canvas", { class: "stabilogram" });
     add(root, h("div", { class: "plots" },
@@ -147,7 +149,8 @@ export async function render(root, ctx, trialId) {
       h("div", { class: "plot" }, h("h2", { i18n: "results.video_cop" }), mini)));
     fetchVideo(trialId).then((src) => { video.src = src; }).catch(ctx.error);
     const sync = () => {
-      const tv = video.currentTime;
+      const tv = video.currentTime + offset;
+      window.__kioskVideoSync = { offset, trialTime: tv }; // for the tests
       let i = raw.t.findIndex((v) => v >= tv);
       if (i < 0) i = raw.t.length - 1;
       drawStabilogram(mini, xs, ys, { mark: [cop[0][i], cop[1][i]] });
