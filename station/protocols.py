@@ -90,11 +90,8 @@ OPTION_LIMITS: dict[str, tuple[type, float, float]] = {
 }
 
 
-def check_options(protocol: str, leg: str | None, options: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate a recording request; return the options with defaults filled in.
-
-    Raises :class:`InputError` naming the bad field.
-    """
+def check_protocol_leg(protocol: str, leg: str | None) -> Protocol:
+    """The protocol named, after checking that ``leg`` fits it; :class:`InputError` otherwise."""
     proto = PROTOCOLS.get(protocol)
     if proto is None:
         raise InputError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
@@ -102,6 +99,15 @@ def check_options(protocol: str, leg: str | None, options: dict[str, Any] | None
         raise InputError(f"protocol {protocol} needs leg 'left' or 'right', got {leg!r}")
     if not proto.needs_leg and leg is not None:
         raise InputError(f"protocol {protocol} uses both legs; leave leg empty")
+    return proto
+
+
+def check_options(protocol: str, leg: str | None, options: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate a recording request; return the options with defaults filled in.
+
+    Raises :class:`InputError` naming the bad field.
+    """
+    proto = check_protocol_leg(protocol, leg)
     opts = dict(options or {})
     out: dict[str, Any] = {}
     for key, value in opts.items():

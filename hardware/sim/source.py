@@ -99,9 +99,15 @@ class _Engine:
 
     BLOCK = 20000  # fine samples per block of endless stance (20 s)
 
-    def __init__(self, athlete: Athlete, rng: np.random.Generator) -> None:
+    def __init__(
+        self, athlete: Athlete, rng: np.random.Generator, programs: np.random.SeedSequence | None = None
+    ) -> None:
         self.athlete = athlete
         self.rng = rng
+        # Each protocol draws from its own stream (the n-th protocol played gets the n-th
+        # child), so what the athlete does for a seed does not depend on how long the
+        # endless stance before it ran, i.e. on thread timing.
+        self._programs = programs or np.random.SeedSequence(0)
         self.noise = _EndlessNoise(rng)
         self.t0 = 0.0
         self.buf = np.zeros((1, 8))
@@ -155,7 +161,8 @@ class _Engine:
     def _queue_protocol(self, protocol: str, leg: str | None, options: dict[str, Any]) -> None:
         opts = dict(options)
         duration = opts.pop("duration_s", None)
-        motion = protocol_motion(protocol, rng=self.rng, athlete=self.athlete, leg=leg,
+        rng = np.random.default_rng(self._programs.spawn(1)[0])
+        motion = protocol_motion(protocol, rng=rng, athlete=self.athlete, leg=leg,
                                  duration_s=duration, options=opts)
         block = self._motion_block(motion)
         t_start = self.end_s + DT
@@ -259,12 +266,13 @@ class SimLoadCellSource(LoadCellSource):
         self.geometry = geometry or Geometry()
         self.flag_spikes = flag_spikes
         ss = np.random.SeedSequence([self.seed, 0x5151])
+        children = ss.spawn(7)
         r_athlete, r_motion, r_cells, self._r_counts, self._r_time, self._r_fault = (
-            np.random.default_rng(s) for s in ss.spawn(6)
+            np.random.default_rng(s) for s in children[:6]
         )
         self.cells = cells if cells is not None else SimCells.random(r_cells)
         self.athlete = Athlete.draw(r_athlete, body_mass_kg=float(body_mass_kg), geometry=self.geometry)
-        self._engine = _Engine(self.athlete, r_motion)
+        self._engine = _Engine(self.athlete, r_motion, children[6])
         self._period = 1.0 / self.rate_hz
         self._phase = float(self._r_time.uniform(0.1, 0.9))
         self._k = 0                      # index of the next frame to generate

@@ -7,18 +7,9 @@ import sys
 from pathlib import Path
 
 from station.backup import backup_database, default_backup_dir
+from station.cli.argtypes import positive_int
 from station.cli.progress import PageProgress
 from station.config import load_settings
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

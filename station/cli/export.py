@@ -11,18 +11,9 @@ import zipfile
 from pathlib import Path
 
 from station.cli._db import open_store
+from station.cli.argtypes import positive_int
 from station.errors import InputError
 from station.export import FORMATS, export_trial
-
-
-def positive_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "metrics and events, or a C3D file with two force platforms; or, with --athlete, "
         "everything stored about one athlete as a ZIP (privacy requests).",
     )
-    p.add_argument("trial_id", nargs="?", type=positive_id, metavar="TRIAL_ID", help="the trial to export")
+    p.add_argument("trial_id", nargs="?", type=positive_int, metavar="TRIAL_ID", help="the trial to export")
     p.add_argument("--format", choices=FORMATS, default="csv", help="trial export format (default csv)")
-    p.add_argument("--athlete", type=positive_id, metavar="ID", help="export all data of this athlete instead")
+    p.add_argument("--athlete", type=positive_int, metavar="ID", help="export all data of this athlete instead")
     p.add_argument("--out", type=Path, help="output file (default: trial_<ID>.<format> or athlete_<ID>.zip)")
     p.add_argument("--data-dir", type=Path, help="the station's data folder (default: from the configuration)")
     p.set_defaults(func=run)

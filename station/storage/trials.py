@@ -10,7 +10,7 @@ import numpy as np
 from hardware.base import N_CHANNELS
 from station import __version__
 from station.errors import ConflictError, InputError, NotFoundError
-from station.protocols import PROTOCOLS
+from station.protocols import check_protocol_leg
 from station.storage import samples as codec
 from station.storage.athletes import AthletesMixin, _decode_trial, check_page
 from station.storage.base import from_json, now_iso, to_json
@@ -50,13 +50,7 @@ class TrialsMixin(AthletesMixin):
 
         ``zero_offsets`` are the per-channel zero (counts) the recording was made with.
         """
-        proto = PROTOCOLS.get(protocol)
-        if proto is None:
-            raise InputError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
-        if proto.needs_leg and leg not in ("left", "right"):
-            raise InputError(f"protocol {protocol} needs leg 'left' or 'right', got {leg!r}")
-        if not proto.needs_leg and leg is not None:
-            raise InputError(f"protocol {protocol} uses both legs; leave leg empty")
+        check_protocol_leg(protocol, leg)
         options = options or {}
         if not isinstance(options, dict):
             raise InputError("options must be an object")

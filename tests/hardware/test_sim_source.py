@@ -282,3 +282,23 @@ def test_looped_protocol_repeats_with_fresh_truth():
     peaks = np.flatnonzero((left[1:] > 2 * bw) & (left[:-1] <= 2 * bw))
     assert len(peaks) >= 3
     assert np.all(np.diff(t_ns[peaks]) / 1e9 > 10.0)
+
+
+def test_protocol_for_a_seed_does_not_depend_on_when_it_starts() -> None:
+    """The recorder switches scenarios at thread-timing-dependent moments: the protocol
+    the athlete plays must be the same however long the stance before it lasted."""
+    from hardware.sim import SimLoadCellSource
+
+    truths = []
+    for frames_before in (0, 37, 2500):  # 2500 frames = a new 20 s stance block drawn
+        src = SimLoadCellSource(seed=12, rate_hz=80.0, paced=False)
+        src.set_scenario("quiet_stance")
+        for _ in range(frames_before):
+            src.read_frame()
+        truths.append(src.set_scenario("single_leg_stance", leg="right"))
+    first = truths[0]
+    assert first is not None
+    for other in truths[1:]:
+        assert other is not None
+        assert other.touchdowns == first.touchdowns
+        assert other.lift_off_s == first.lift_off_s
