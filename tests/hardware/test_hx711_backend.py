@@ -297,5 +297,10 @@ def test_chips_strapped_to_10_sps_are_reported(make_array) -> None:  # type: ign
     board, array = make_array(rate_hz=80, board={"rate_strap_high": False})
     frames = _read_for(array, 1.3)  # measured at start, checked again after 10 frames
     assert array.rate_warning is not None and "80 is configured" in array.rate_warning
+    # On a loaded machine a preempted read drops a word and the chips settle for four
+    # periods (400 ms at 10 SPS): keep reading, bounded, until a clean frame arrives.
+    end = time.monotonic() + 10.0
+    while not any(f.invalid == 0 for f in frames) and time.monotonic() < end:
+        frames.append(array.read_frame())
     good = [f for f in frames if f.invalid == 0]
     assert good and good[-1].counts == tuple(VALUES)
