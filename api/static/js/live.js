@@ -57,17 +57,27 @@ export class LiveStream {
     ws.onopen = () => { counters.connected = true; this.retryMs = 500; this.closeCode = null; this.connectedAt = performance.now(); };
     ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data));
     ws.onclose = (ev) => {
+      if (this.ws !== ws) return; // a socket replaced by reconnect(): its end is old news
       counters.connected = false;
       this.closeCode = ev.code;
       this.ws = null;
       this.latest = null;
       for (const fn of this.listeners) fn({ type: "closed" });
-      setTimeout(() => this.connect(), this.retryMs);
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 5000);
     };
   }
 
-  reconnect() { if (this.ws) this.ws.close(); else this.connect(); }
+  /** Reconnect now (e.g. with a new token), without waiting for the back-off. */
+  reconnect() {
+    const old = this.ws;
+    this.ws = null;
+    clearTimeout(this.retryTimer);
+    this.retryMs = 500;
+    if (old) old.close();
+    this.connect();
+  }
 
   onMessage(msg) {
     if (msg.type === "hello") {
