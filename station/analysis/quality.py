@@ -191,6 +191,33 @@ def invalid_fractions(invalid: np.ndarray | None) -> dict[str, float]:
     return {name: float(fracs[i]) for i, name in enumerate(CHANNELS) if fracs[i] > INVALID_FRACTION_WARN}
 
 
+#: a channel flagged in every frame for this long up to the end of the recording died
+#: during the trial and did not come back, whatever share of the trial that was
+DEAD_AT_END_S = 1.0
+
+
+def died_before_end(t_s: np.ndarray, invalid: np.ndarray | None) -> list[str]:
+    """Channels flagged invalid without a break for the last :data:`DEAD_AT_END_S` or more.
+
+    Frames dropped on all channels at once (read-out glitches) neither break nor extend a
+    run: they say nothing about one channel.
+    """
+    if invalid is None or len(invalid) < 2:
+        return []
+    inv = np.asarray(invalid, dtype=np.int64) & 0xFF
+    keep = inv != 0xFF
+    if not keep.any():
+        return []
+    inv, t = inv[keep], np.asarray(t_s, dtype=float)[keep]
+    out = []
+    for i, name in enumerate(CHANNELS):
+        ok = ((inv >> i) & 1) == 0
+        last_ok = int(np.flatnonzero(ok)[-1]) if ok.any() else -1
+        if last_ok < len(inv) - 1 and t[-1] - t[last_ok + 1] >= DEAD_AT_END_S:
+            out.append(name)
+    return out
+
+
 def quality_flags(result: dict[str, Any], t_s: np.ndarray, invalid: np.ndarray | None) -> dict[str, Any]:
     """Which metrics of ``result`` are unreliable because channels were flagged or data is missing.
 
@@ -205,6 +232,7 @@ def quality_flags(result: dict[str, Any], t_s: np.ndarray, invalid: np.ndarray |
     """
     fractions = invalid_fractions(invalid)
     dead = [name for name, f in fractions.items() if f > INVALID_FRACTION_DEAD]
+    dead += [name for name in died_before_end(t_s, invalid) if name not in dead]
     gaps = data_gaps(t_s)
     present = [k for k in FORCE_METRICS if result.get(k) not in (None, [], {})]
     unreliable = present if (fractions or gaps) else []

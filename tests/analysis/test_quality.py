@@ -63,3 +63,42 @@ def test_empty_plates_say_so_and_stay_json():
     json.dumps(r, allow_nan=False)
     assert r["contacts"] == [] and r["sway"] is None
     assert any("nobody stood on the plates" in w for w in r["warnings"])
+
+
+def test_a_channel_that_dies_before_the_end_counts_as_dead() -> None:
+    from station.analysis.quality import DEAD_AT_END_S, died_before_end
+    from station.geometry import CHANNELS
+
+    t = np.arange(0, 10.0, 1 / 80)
+    bit = 1 << CHANNELS.index("right_bl")
+    died = np.zeros(len(t), dtype=np.int64)
+    died[t >= 10.0 - 1.5 * DEAD_AT_END_S] = bit  # the last 1.5 s: 15 % of the trial
+    assert died_before_end(t, died) == ["right_bl"]
+    burst = np.zeros(len(t), dtype=np.int64)
+    burst[(t > 4.0) & (t < 6.0)] = bit  # out for 2 s, then back
+    assert died_before_end(t, burst) == []
+    short = np.zeros(len(t), dtype=np.int64)
+    short[t >= 10.0 - 0.5 * DEAD_AT_END_S] = bit
+    assert died_before_end(t, short) == []
+    glitches = died.copy()
+    glitches[-3:] = 0xFF  # whole-frame drops at the very end change nothing
+    assert died_before_end(t, glitches) == ["right_bl"]
+
+
+def test_sway_is_withheld_when_a_channel_died_during_the_trial() -> None:
+    from station.geometry import CHANNELS
+
+    fs = 80.0
+    t = np.arange(0, 12.0, 1 / fs)
+    rng = np.random.default_rng(3)
+    cop_ml = -150 + 3 * np.sin(2 * np.pi * 0.3 * t) + rng.normal(0, 0.2, len(t))
+    fz = np.full(len(t), 700.0)
+    fz_n = np.column_stack([fz / 2, fz / 2])
+    cop_mm = np.zeros((len(t), 2, 2))
+    cop_mm[:, 0, 0], cop_mm[:, 1, 0] = cop_ml, cop_ml + 300
+    loads = loads_from_plates(fz_n, cop_mm)
+    invalid = np.zeros(len(t), dtype=np.int64)
+    invalid[t >= 9.0] = 1 << CHANNELS.index("right_bl")
+    r = analyze_corner_loads(t, loads, geometry=Geometry(), protocol="bilateral_stance", invalid=invalid)
+    assert r["quality"]["dead_channels"] == ["right_bl"]
+    assert r["sway"] is None and any("right_bl" in w for w in r["warnings"])
