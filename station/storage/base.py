@@ -68,7 +68,7 @@ def storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
             f"the database {path} is locked by another process",
             hint="Close other programs using it (a second station, a sqlite3 shell, a backup in progress) and retry.",
         )
-    if "disk is full" in low or "disk or disk is full" in low or "database or disk is full" in low:
+    if "disk is full" in low:  # SQLite says "database or disk is full"
         return StorageError(
             f"the disk holding {path} is full",
             hint="Free disk space (export and purge old trials, delete old videos) and retry.",
