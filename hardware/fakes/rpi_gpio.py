@@ -32,11 +32,17 @@ high with a pull-up, low with a pull-down, random bits without either),
 does), a saturating ``value``, ``FakeBoard.glitch_prob`` (the process is "preempted" for
 ``glitch_us`` right after raising SCK, so the chips power down), and the RATE strap or pin.
 
-Every GPIO call costs ``call_cost_us`` of busy time (default 3 us, about what ``RPi.GPIO`` /
+Every GPIO call costs ``call_cost_us`` (default 3 us, about what ``RPi.GPIO`` /
 ``rpi-lgpio`` cost per call on a Raspberry Pi 4), so timing-sensitive code meets realistic
-delays. The chips run on ``time.monotonic_ns()``, the clock the backends stamp frames with,
-and keep ground truth (conversions, words delivered with their data-ready time, overruns,
-injected spikes) for tests to check against.
+delays. By default the chips run on ``time.monotonic_ns()``, the clock the backends stamp
+frames with, and a call's cost is spent busy-waiting. Given a
+:class:`~hardware.fakes.clock.VirtualClock` instead, the board runs on it: a call advances it
+by its cost, the fake's own bookkeeping takes no time, and the code under test, reading the
+same clock, behaves the same on any machine (tests). A
+:class:`~hardware.fakes.clock.CompensatedClock` is the real clock without the fake's
+bookkeeping (benchmarks: real speed, real preemption, Pi-like call costs). The chips keep ground truth
+(conversions, words delivered with their data-ready time, overruns, injected spikes) for
+tests to check against.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from hardware.fakes.clock import CompensatedClock, VirtualClock
 
 # --- RPi.GPIO constants (same values as the real module) -------------------------------
 BOARD = 10
@@ -160,7 +168,7 @@ class FakeHX711:
     @disconnected.setter
     def disconnected(self, value: bool) -> None:
         # Unplugged: the chip loses power. Plugged back: it powers up and settles again.
-        now = time.monotonic_ns()
+        now = self._clock_now()
         if value and not self._disconnected:
             self._base += self._epoch_conversions(now)
             self._t0 = 1 << 62  # no conversions while unpowered
@@ -171,6 +179,9 @@ class FakeHX711:
         self._disconnected = value
 
     # --- timing ---------------------------------------------------------------------
+    def _clock_now(self) -> int:
+        return self.board.now() if self.board is not None else time.monotonic_ns()
+
     def _reset(self, now: int) -> None:
         """Power-up reset: lose the word in progress, channel A gain 128, settle 4 periods."""
         if self._to_latch >= 0:
@@ -201,7 +212,7 @@ class FakeHX711:
 
     def conversions(self, now: int | None = None) -> int:
         """Ground truth: conversions completed since the chip was created."""
-        now = time.monotonic_ns() if now is None else now
+        now = self._clock_now() if now is None else now
         if self._disconnected:
             return self._base
         return self._base + self._epoch_conversions(now)
@@ -311,6 +322,7 @@ class FakeBoard:
         glitch_prob: float = 0.0,
         glitch_us: float = 150.0,
         seed: int = 0,
+        clock: VirtualClock | CompensatedClock | None = None,
     ) -> None:
         douts = [c.dout for c in chips]
         if len(set(douts)) != len(douts):
@@ -322,6 +334,8 @@ class FakeBoard:
         self.glitch_prob = glitch_prob
         self.glitch_ns = int(glitch_us * 1000)
         self._rng = random.Random(seed)
+        self.clock = clock
+        self.now: Callable[[], int] = clock.monotonic_ns if clock is not None else time.monotonic_ns
         self.mode: int | None = None
         self.warnings = True
         self.pins: dict[int, _Pin] = {}
@@ -333,7 +347,7 @@ class FakeBoard:
         self.rate_high = self.rate_level()
         self.calls = 0
         self.glitches_injected = 0
-        now = time.monotonic_ns()
+        now = self.now()
         for c in self.chips:
             c.attach(self, now)
 
@@ -349,6 +363,9 @@ class FakeBoard:
         return self.rate_strap_high
 
     def _spin(self, entry: int, extra_ns: int = 0) -> None:
+        if self.clock is not None:
+            self.clock.spend_call(entry, self.call_cost_ns + extra_ns)
+            return
         # Busy-wait, as the real call's cost is CPU time, not a sleep.
         end = entry + self.call_cost_ns + extra_ns
         while time.monotonic_ns() < end:
@@ -393,10 +410,10 @@ class FakeBoard:
             if ch == self.rate_pin:
                 self._update_rate()
             if direction == OUT:
-                self._drive(ch, level, time.monotonic_ns())
+                self._drive(ch, level, self.now())
 
     def output(self, channel: int | Iterable[int], value: int | bool | Iterable[int | bool]) -> None:
-        entry = time.monotonic_ns()
+        entry = self.now()
         self.calls += 1
         chans = _channels(channel)
         values = list(value) if isinstance(value, (list, tuple)) else [value] * len(chans)
@@ -416,7 +433,7 @@ class FakeBoard:
         self._spin(entry, extra)
 
     def input(self, channel: int) -> int:
-        entry = time.monotonic_ns()
+        entry = self.now()
         self.calls += 1
         self._check_channel(channel)
         pin = self.pins.get(channel)
@@ -428,7 +445,7 @@ class FakeBoard:
 
     def cleanup(self, channel: int | Iterable[int] | None = None) -> None:
         chans = list(self.pins) if channel is None else _channels(channel)
-        now = time.monotonic_ns()
+        now = self.now()
         for ch in chans:
             pin = self.pins.pop(ch, None)
             if pin is not None and pin.direction == OUT and pin.level:
@@ -462,8 +479,9 @@ class FakeBoard:
             for c in chips:
                 c.rising(now)
             # The edge counts from the end of our bookkeeping, which a real GPIO call
-            # does not have: only the caller's time between the calls keeps SCK high.
-            self._sck_high_since[ch] = time.monotonic_ns()
+            # does not have: only the caller's time between the calls keeps SCK high. (A
+            # given clock leaves the bookkeeping out by itself: the call's entry is the edge.)
+            self._sck_high_since[ch] = now if self.clock is not None else time.monotonic_ns()
             return True
         since = self._sck_high_since.pop(ch, now)
         if now - since > POWER_DOWN_NS:

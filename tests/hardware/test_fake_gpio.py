@@ -1,26 +1,34 @@
 """The fake RPi.GPIO behaves like the real module and like HX711 chips, bit by bit.
 
 These tests drive the fake by hand with the HX711 protocol from the datasheet, so the
-backend tests that rely on it rest on a checked simulation.
+backend tests that rely on it rest on a checked simulation. The board runs on a
+:class:`~hardware.fakes.VirtualClock` (each call costs 1 us, sleeps cost what they say), so
+no test depends on this machine's speed or load.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from hardware.fakes import FakeBoard, FakeHX711, install_fake_gpio, uninstall_fake_gpio
+from hardware.fakes import (
+    FakeBoard,
+    FakeHX711,
+    VirtualClock,
+    install_fake_gpio,
+    uninstall_fake_gpio,
+)
 
 DOUT, SCK = 5, 17
 
 
 @pytest.fixture
 def gpio() -> Iterator[object]:
-    install_fake_gpio([FakeHX711(DOUT, sck=SCK, value=-123_456, rate_sps=90.0)], call_cost_us=1.0)
+    install_fake_gpio([FakeHX711(DOUT, sck=SCK, value=-123_456, rate_sps=90.0)], call_cost_us=1.0,
+                      clock=VirtualClock())
     import RPi.GPIO as GPIO
 
     yield GPIO
@@ -40,24 +48,27 @@ def _setup(GPIO, pull=None) -> None:  # type: ignore[no-untyped-def]
     GPIO.setup(DOUT, GPIO.IN, pull_up_down=GPIO.PUD_UP if pull is None else pull)
 
 
+def _clock() -> VirtualClock:
+    clock = _board().clock
+    assert clock is not None
+    return clock
+
+
 def _wait_ready(GPIO, timeout_s: float = 1.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout_s
+    clock = _clock()
+    end = clock.monotonic() + timeout_s
     while GPIO.input(DOUT):
-        assert time.monotonic() < end, "the fake chip never became ready"
-        time.sleep(0.0005)
+        assert clock.monotonic() < end, "the fake chip never became ready"
+        clock.sleep(0.0005)
 
 
 def _read_word(GPIO, pulses: int = 25) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """Bit-bang one word; read again if this (busy) machine stalled us mid-pulse for over
-    60 us, which powers the chip down -- the chip's own counter says so."""
+    """Bit-bang one word at the pace of the calls' cost (no power-down on the way)."""
     chip = _board().chips[0]
-    for _ in range(5):
-        before = chip.powerdowns
-        result = _bitbang(GPIO, pulses)
-        if chip.powerdowns == before:
-            return result
-        _wait_ready(GPIO)
-    raise AssertionError("every read was disturbed by the scheduler")
+    before = chip.powerdowns
+    result = _bitbang(GPIO, pulses)
+    assert chip.powerdowns == before
+    return result
 
 
 def _bitbang(GPIO, pulses: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -115,16 +126,10 @@ def test_25_pulses_shift_out_a_twos_complement_word(gpio) -> None:  # type: igno
 
 def test_27_pulses_select_gain_64_for_the_next_word(gpio) -> None:  # type: ignore[no-untyped-def]
     _setup(gpio)
-    chip = _board().chips[0]
-    for _ in range(5):  # a power-down (busy machine) in between resets the gain: redo
-        before = chip.powerdowns
-        _wait_ready(gpio)
-        _bitbang(gpio, 27)
-        _wait_ready(gpio)
-        word, _ = _bitbang(gpio, 25)
-        if chip.powerdowns == before:
-            break
-    assert word == (-123_456 // 2) & 0xFFFFFF
+    _wait_ready(gpio)
+    assert _read_word(gpio, 27)[0] == (-123_456) & 0xFFFFFF  # this word still at gain 128
+    _wait_ready(gpio)
+    assert _read_word(gpio, 25)[0] == (-123_456 // 2) & 0xFFFFFF
 
 
 def test_sck_high_over_60us_powers_down_and_resets(gpio) -> None:  # type: ignore[no-untyped-def]
@@ -134,14 +139,14 @@ def test_sck_high_over_60us_powers_down_and_resets(gpio) -> None:  # type: ignor
     gpio.output(SCK, 1)
     gpio.output(SCK, 0)  # one bit shifted out: the chip is mid-word
     gpio.output(SCK, 1)
-    time.sleep(0.0002)
+    _clock().sleep(0.0002)
     assert gpio.input(DOUT) == 1  # powered down
     gpio.output(SCK, 0)
     assert chip.powerdowns == 1
     # After the reset the chip settles four conversion periods before data is ready.
-    t0 = time.monotonic()
+    t0 = _clock().monotonic()
     _wait_ready(gpio)
-    assert time.monotonic() - t0 >= 3.5 / chip.rate_sps
+    assert 4.0 / chip.rate_sps <= _clock().monotonic() - t0 < 4.0 / chip.rate_sps + 0.001
     word, _ = _read_word(gpio)
     assert word == (-123_456) & 0xFFFFFF  # back in step: a whole word again
 
@@ -191,19 +196,37 @@ def test_rate_pin_selects_80_or_10_sps() -> None:
         uninstall_fake_gpio()
 
 
-def test_the_pypi_hx711_package_reads_the_fake_unmodified(gpio) -> None:  # type: ignore[no-untyped-def]
+def test_the_pypi_hx711_package_reads_the_fake_unmodified(gpio, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """An independent HX711 driver decodes the same value from the fake chip."""
     hx711 = importlib.import_module("hx711")
     importlib.reload(hx711)  # bind it to this test's RPi.GPIO
+    monkeypatch.setattr(hx711, "time", _clock())  # its pulse timing and sleeps, on the board's clock
     hx = hx711.HX711(dout_pin=DOUT, pd_sck_pin=SCK)  # gain 128, channel A; ~1 s of settling
-    values = []
-    for _ in range(8):
-        v = hx._read()  # one reading (get_raw_data loops on it and can hang, see below)
-        values.append(v)
-        if v is False:
-            # The package aborts a read mid-word when a pulse takes over 60 us by its own
-            # clock (a busy machine); the chip is left mid-word, possibly with DOUT high for
-            # good, as a real HX711 would be. Power-cycle it, as the package's reset() does.
-            hx.power_down()
-            hx.power_up()
-    assert values.count(-123_456) >= 4, values
+    values = [hx._read() for _ in range(8)]  # one reading each (get_raw_data takes several)
+    assert values == [-123_456] * 8
+    assert _board().chips[0].powerdowns == 0  # at 1 us a call, no pulse reaches 60 us
+
+
+def test_virtual_clock_moves_only_when_time_is_spent() -> None:
+    clock = VirtualClock(start_ns=1_000)
+    assert clock.monotonic_ns() == clock.perf_counter_ns() == 1_000
+    clock.sleep(0.000_002)
+    clock.advance(3)
+    assert clock.monotonic_ns() == 3_003 and clock.monotonic() == pytest.approx(3.003e-6)
+    with pytest.raises(ValueError):
+        clock.sleep(-1)
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+    board = install_fake_gpio([FakeHX711(DOUT, sck=SCK)], call_cost_us=3.0, clock=clock)
+    try:
+        import RPi.GPIO as GPIO
+
+        _setup(GPIO)
+        before = clock.monotonic_ns()
+        GPIO.output(SCK, 1)
+        GPIO.output(SCK, 0)
+        GPIO.input(DOUT)
+        assert clock.monotonic_ns() - before == 3 * 3_000  # three calls at 3 us each
+        assert board.now() == clock.monotonic_ns()
+    finally:
+        uninstall_fake_gpio()

@@ -1,19 +1,29 @@
 """HX711Array against eight fake HX711 chips (hardware.fakes): the driver code runs for real,
-only RPi.GPIO is simulated. Expected values come from the chips' ground truth."""
+only RPi.GPIO is simulated. Expected values come from the chips' ground truth.
+
+The board and the driver share a :class:`~hardware.fakes.VirtualClock` (it stands in for the
+driver's ``time`` module): every GPIO call costs 3 us as on a Pi 4, sleeps and injected
+preemptions cost what they say, and nothing else takes time. So these tests give the same
+result on a fast laptop and on a loaded CI machine with a slow clock source; the real-clock
+figures (frame rate, CPU, preemption) are ``make bench``'s.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hardware import hx711_backend
 from hardware.base import LoadCellFrame
 from hardware.fakes import (
     FakeBoard,
     FakeHX711,
+    VirtualClock,
     default_chips,
     install_fake_gpio,
     uninstall_fake_gpio,
@@ -36,13 +46,22 @@ def _dropped(frames: Sequence[LoadCellFrame]) -> int:
 
 
 @pytest.fixture
-def make_array() -> Iterator[Callable[..., tuple[FakeBoard, HX711Array]]]:
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """Simulated time for the fake board and the driver (see the module docstring)."""
+    virtual = VirtualClock()
+    monkeypatch.setattr(hx711_backend, "time", virtual)
+    return virtual
+
+
+@pytest.fixture
+def make_array(clock: VirtualClock) -> Iterator[Callable[..., tuple[FakeBoard, HX711Array]]]:
     arrays: list[HX711Array] = []
 
     def make(chips: Sequence[FakeHX711] | None = None, *, pins: HX711Pins = PINS, rate_hz: int = 80,
              board: dict | None = None, **options: object) -> tuple[FakeBoard, HX711Array]:
         fake = install_fake_gpio(
             default_chips(pins.dout, values=VALUES, noise_counts=0) if chips is None else chips,
+            clock=clock,
             **(board or {}),
         )
         array = HX711Array(pins=pins, rate_hz=rate_hz, **options)  # type: ignore[arg-type]
@@ -57,23 +76,13 @@ def make_array() -> Iterator[Callable[..., tuple[FakeBoard, HX711Array]]]:
 
 
 def _read_for(array: HX711Array, seconds: float) -> list[LoadCellFrame]:
+    """Frames read over ``seconds`` of the board's (virtual) time."""
+    clock = hx711_backend.time
     frames = []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    end = clock.monotonic() + seconds
+    while clock.monotonic() < end:
         frames.append(array.read_frame())
     return frames
-
-
-def _read_until_clean(array: HX711Array, frames: list[LoadCellFrame], *, bound_s: float = 10.0) -> None:
-    """Keep reading (bounded) until a clean frame decodes every channel right.
-
-    At 10 SPS a preempted read costs four 100 ms settling periods, and a word shifted by
-    one bit can still pass as a channel's first reading after the chips reset (a known
-    limit, docs/hx711.md): on a slow machine the last frame alone proves nothing.
-    """
-    end = time.monotonic() + bound_s
-    while not any(f.invalid == 0 and f.counts == tuple(VALUES) for f in frames) and time.monotonic() < end:
-        frames.append(array.read_frame())
 
 
 def test_importing_the_backend_does_not_import_rpi() -> None:
@@ -91,10 +100,8 @@ def test_start_without_rpi_gpio_says_what_to_install() -> None:
 def test_decodes_positive_and_negative_values(make_array) -> None:  # type: ignore[no-untyped-def]
     board, array = make_array()
     frames = [array.read_frame() for _ in range(40)]
-    assert _dropped(frames) <= array.timing_glitches + array.resyncs
-    good = [f for f in frames if f.invalid == 0]
-    assert len(good) >= 20
-    assert all(f.counts == tuple(VALUES) for f in good)
+    assert array.timing_glitches == array.resyncs == array.missed_samples == 0
+    assert all(f.invalid == 0 and f.counts == tuple(VALUES) for f in frames)
     assert all(h.frames == 40 and h.not_ready == h.saturated == h.spikes_rejected == 0
                for h in array.health())
 
@@ -109,18 +116,11 @@ def test_no_frames_lost_against_the_chips_sample_counter(make_array) -> None:  #
     produced = after[board.chips.index(slowest)] - before[board.chips.index(slowest)]
     # Every conversion of the slowest chip becomes a frame (the fastest chips' extra
     # conversions are overwritten: a frame needs a fresh sample from each chip).
-    lost = produced - len(frames)
-    # A conversion is lost only when this process was not scheduled for a whole period
-    # (a busy test machine): the backend sees the gap and counts it -- except right after a
-    # dropped word, when the gap may as well be the chips settling after a power-down.
-    faults = array.timing_glitches + array.resyncs
-    assert abs(lost - array.missed_samples) <= 2 + 5 * faults, (
-        produced, len(frames), array.missed_samples, faults)
-    if array.missed_samples == 0 and faults == 0:
-        assert array.achieved_rate_hz == pytest.approx(slowest.rate_sps, rel=0.05)
-    # No faults injected: a frame is invalid only where the backend itself saw the process
-    # preempted mid-pulse (this machine's scheduler) and dropped the word, counted.
-    assert sum(f.invalid != 0 for f in frames) <= array.timing_glitches + array.resyncs
+    # (+-1: the window's edges cut a sample period; frames are returned one period late)
+    assert abs(produced - len(frames)) <= 1, (produced, len(frames))
+    assert array.timing_glitches == array.resyncs == array.missed_samples == 0
+    assert array.achieved_rate_hz == pytest.approx(slowest.rate_sps, rel=0.02)
+    assert all(f.invalid == 0 for f in frames)
     true_values = [c.value for c in board.chips]
     for f in frames:
         assert all(abs(f.counts[i] - true_values[i]) < 300 for i in range(8) if f.is_valid(i))
@@ -132,8 +132,8 @@ def test_no_frames_lost_against_the_chips_sample_counter(make_array) -> None:  #
         earlier = [t for t in ready if t <= f.t_ns]
         assert earlier, "a frame stamped before its data existed"
         delays.append(f.t_ns - max(earlier))
-    delays.sort()
-    assert delays[len(delays) // 2] < 0.5 * slowest.period_ns
+    # Polled every 0.2 ms: a frame is stamped within one poll round of its data-ready moment.
+    assert max(delays) < 0.5e6, max(delays)
 
 
 def test_spikes_are_rejected_and_counted(make_array) -> None:  # type: ignore[no-untyped-def]
@@ -143,7 +143,7 @@ def test_spikes_are_rejected_and_counted(make_array) -> None:  # type: ignore[no
     board, array = make_array(chips)
     frames = [array.read_frame() for _ in range(150)]
     n = len(frames)
-    assert _dropped(frames) <= array.timing_glitches + array.resyncs
+    assert array.timing_glitches == array.resyncs == _dropped(frames) == 0
     injected_total = 0
     for i, chip in enumerate(board.chips):
         # Frame k holds the k-th of the words read; the last word read is still pending,
@@ -153,18 +153,16 @@ def test_spikes_are_rejected_and_counted(make_array) -> None:  # type: ignore[no
         rejected = 0
         for k, f in enumerate(frames):
             w = words[k]
-            if f.invalid == ALL:
-                continue  # dropped whole for a timing glitch
             if not f.is_valid(i):
                 assert w.spiked, f"frame {k}: a good reading of channel {i} was rejected"
                 rejected += 1
                 continue
             if w.spiked:
-                # Only a burst (two spikes in a row) or a spike whose next reading is
-                # missing can pass the median-of-3 test; both are documented limits.
-                nxt_missing = k + 1 < n and frames[k + 1].invalid == ALL
+                # Only a burst (two spikes in a row) or the very first reading, which has
+                # no earlier one to compare with, can pass the median-of-3 test; both are
+                # documented limits.
                 burst = words[k + 1].spiked or (k > 0 and words[k - 1].spiked)
-                assert burst or nxt_missing or k == 0, f"frame {k}: an isolated spike on channel {i} passed"
+                assert burst or k == 0, f"frame {k}: an isolated spike on channel {i} passed"
             else:
                 assert f.counts[i] == w.value  # the exact word the chip sent
         assert array.health()[i].spikes_rejected == rejected
@@ -172,7 +170,7 @@ def test_spikes_are_rejected_and_counted(make_array) -> None:  # type: ignore[no
 
 
 def test_a_genuine_step_is_kept(make_array) -> None:  # type: ignore[no-untyped-def]
-    t_step = time.monotonic_ns() + 300_000_000
+    t_step = hx711_backend.time.monotonic_ns() + 300_000_000
 
     def step(t_ns: int) -> int:
         return 900_000 if t_ns >= t_step else 100_000
@@ -188,9 +186,8 @@ def test_a_genuine_step_is_kept(make_array) -> None:  # type: ignore[no-untyped-
     assert len(after) >= 3 and len(before) >= 3
     # The first frame at the new load is the first conversion after the step.
     first_new = min(w.t_ready_ns for w in board.chips[0].delivered if w.value > 500_000)
-    # (unless that word was dropped for a timing glitch: the chips then settle 4 periods)
-    faults = array.timing_glitches + array.resyncs + array.missed_samples
-    assert min(f.t_ns for f in after) - first_new < (1 + 5 * faults) * board.chips[0].period_ns
+    assert array.timing_glitches == array.resyncs == array.missed_samples == 0
+    assert 0 <= min(f.t_ns for f in after) - first_new < board.chips[0].period_ns
 
 
 def test_saturation_is_flagged_and_named(make_array) -> None:  # type: ignore[no-untyped-def]
@@ -199,14 +196,12 @@ def test_saturation_is_flagged_and_named(make_array) -> None:  # type: ignore[no
     chips[5].value = -(10**9)  # 0x800000
     board, array = make_array(chips)
     frames = [array.read_frame() for _ in range(20)]
-    dropped = _dropped(frames)
-    assert dropped <= array.timing_glitches + array.resyncs
+    assert array.timing_glitches == array.resyncs == 0
     for f in frames:
         assert not f.is_valid(2) and not f.is_valid(5)
-        if f.invalid != ALL:
-            assert all(f.is_valid(i) and f.counts[i] == VALUES[i] for i in (0, 1, 3, 4, 6, 7))
+        assert all(f.is_valid(i) and f.counts[i] == VALUES[i] for i in (0, 1, 3, 4, 6, 7))
     health = array.health()
-    assert health[2].saturated == health[5].saturated == 20 - dropped
+    assert health[2].saturated == health[5].saturated == 20
     assert health[2].state == "noisy" and health[0].state == "ok"
     assert "left_bl" in (health[2].last_error or "") and "GPIO 13" in (health[2].last_error or "")
 
@@ -214,9 +209,14 @@ def test_saturation_is_flagged_and_named(make_array) -> None:  # type: ignore[no
 def test_missing_channel_is_named_others_keep_streaming_and_it_recovers(make_array) -> None:  # type: ignore[no-untyped-def]
     board, array = make_array(default_chips(PINS.dout, values=VALUES, noise_counts=0), dead_after_s=0.3)
     right_bl = board.chip_on(20)  # CHANNELS index 6
+    slowest = min((c for c in board.chips if c is not right_bl), key=lambda c: c.rate_sps)
     [array.read_frame() for _ in range(5)]
+    overruns0, produced0 = slowest.overruns, slowest.conversions()
     right_bl.disconnected = True
     _read_for(array, 0.5)  # not ready -> timeouts -> declared dead after 0.3 s
+    # While it is only late, each read waits 1/8 period past the others' data for it: the
+    # others lose a few samples (documented in docs/hx711.md), not one in three.
+    assert slowest.overruns - overruns0 <= 0.05 * (slowest.conversions() - produced0)
     health = array.health()[6]
     assert health.disconnected and health.state == "dead"
     assert health.not_ready > 0
@@ -224,20 +224,14 @@ def test_missing_channel_is_named_others_keep_streaming_and_it_recovers(make_arr
         "load cell right_bl (HX711 on GPIO 20) never became ready: check its wiring and power"
     )
     # The other seven stream at the chips' rate, with their true values.
-    slowest = min((c for c in board.chips if c is not right_bl), key=lambda c: c.rate_sps)
-    n0 = slowest.conversions()
-    glitches0 = array.timing_glitches + array.resyncs
-    missed0 = array.missed_samples
+    n0, missed0 = slowest.conversions(), array.missed_samples
     frames = _read_for(array, 1.0)
     produced = slowest.conversions() - n0
-    faults = array.timing_glitches + array.resyncs - glitches0
-    assert len(frames) >= produced - 2 - 5 * faults - (array.missed_samples - missed0)
-    # (+1: the word read before the window is returned as the window's first frame)
-    assert _dropped(frames) <= array.timing_glitches + array.resyncs - glitches0 + 1
+    assert abs(len(frames) - produced) <= 1, (len(frames), produced)
+    assert array.timing_glitches == array.resyncs == array.missed_samples - missed0 == 0
     for f in frames:
         assert not f.is_valid(6)
-        if f.invalid != ALL:
-            assert all(f.is_valid(i) and f.counts[i] == VALUES[i] for i in range(8) if i != 6)
+        assert all(f.is_valid(i) and f.counts[i] == VALUES[i] for i in range(8) if i != 6)
     # Plugged back in: it powers up, settles and is read again.
     right_bl.disconnected = False
     frames = _read_for(array, 0.6)
@@ -246,19 +240,70 @@ def test_missing_channel_is_named_others_keep_streaming_and_it_recovers(make_arr
     assert back and back[-1].counts[6] == VALUES[6]
 
 
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 10_000),
+    glitch_prob=st.floats(0.0, 0.004),  # per clock pulse: up to one frame in ten
+    unplug_at=st.floats(0.1, 0.6),
+    unplugged_for=st.floats(0.0, 0.8),
+    channel=st.integers(0, 7),
+)
+def test_no_wrong_value_ever_passes_glitches_or_a_chip_coming_back(
+    seed: int, glitch_prob: float, unplug_at: float, unplugged_for: float, channel: int
+) -> None:
+    """Preempted pulses and a chip that drops out and returns at any moment (so that it gets
+    ready mid-read, out of step) may cost frames, never a wrong number."""
+    clock = VirtualClock()
+    board = install_fake_gpio(
+        default_chips(PINS.dout, values=VALUES, noise_counts=0, seed=seed),
+        clock=clock, glitch_prob=glitch_prob, seed=seed,
+    )
+    saved_time = hx711_backend.time
+    hx711_backend.time = clock  # type: ignore[assignment]
+    array = HX711Array(pins=PINS, rate_hz=80, dead_after_s=0.3)
+    try:
+        array.start()
+        chip = board.chips[channel]
+        frames: list[LoadCellFrame] = []
+        t0 = clock.monotonic()
+        for until, connected in ((unplug_at, False), (unplug_at + unplugged_for, True)):
+            while clock.monotonic() - t0 < until:
+                frames.append(array.read_frame())
+            chip.disconnected = not connected
+        end = clock.monotonic() + 0.6
+        while clock.monotonic() < end:
+            frames.append(array.read_frame())
+        for k, f in enumerate(frames):
+            wrong = [i for i in range(8) if f.is_valid(i) and f.counts[i] != VALUES[i]]
+            assert not wrong, f"frame {k}: channels {wrong} passed wrong values {f.counts}"
+        assert _dropped(frames) <= array.timing_glitches + array.resyncs + 1
+        # Once the faults stop, it is back in step within the settling time.
+        board.glitch_prob = 0.0
+        last = [array.read_frame() for _ in range(8)]
+        assert last[-1].invalid == 0 and last[-1].counts == tuple(VALUES)
+    finally:
+        array.stop()
+        hx711_backend.time = saved_time  # type: ignore[assignment]
+        uninstall_fake_gpio()
+
+
 def test_whole_array_gone_raises_and_resumes(make_array) -> None:  # type: ignore[no-untyped-def]
     board, array = make_array(array_timeout_s=0.4, dead_after_s=0.2)
     [array.read_frame() for _ in range(3)]
+    clock = hx711_backend.time
     board.set_power(False)
-    t0 = time.monotonic()
+    t0 = clock.monotonic()
     with pytest.raises(HardwareError, match="no HX711 became ready") as err:
         for _ in range(100):
             array.read_frame()
-    assert time.monotonic() - t0 < 2.0
+    # the frames in hand are returned, then one wait of the array timeout (0.4 s)
+    assert 0.4 <= clock.monotonic() - t0 < 0.5
     assert "SCK on GPIO 17" in str(err.value)
     assert all(h.state == "dead" for h in array.health())
+    t0 = clock.monotonic()
     with pytest.raises(HardwareError):  # still gone: each call waits its own timeout
         array.read_frame()
+    assert 0.4 <= clock.monotonic() - t0 < 0.41
     board.set_power(True)
     frames = _read_for(array, 0.5)
     good = [f for f in frames if f.invalid == 0]
@@ -289,10 +334,8 @@ def test_rate_pin_is_driven_for_10_sps(make_array) -> None:  # type: ignore[no-u
     frames = _read_for(array, 1.0)
     assert all(c.period_ns == int(1e9 / c.rate_low_sps) for c in board.chips)  # RATE low
     slowest = min(c.rate_low_sps for c in board.chips)
-    if array.timing_glitches + array.resyncs == 0:  # else the chips settle 400 ms
-        assert array.achieved_rate_hz == pytest.approx(slowest, rel=0.1)
-    _read_until_clean(array, frames)
-    assert any(f.invalid == 0 and f.counts == tuple(VALUES) for f in frames)
+    assert array.achieved_rate_hz == pytest.approx(slowest, rel=0.02)
+    assert len(frames) >= 9 and all(f.invalid == 0 and f.counts == tuple(VALUES) for f in frames)
     assert array.rate_warning is None
 
 
@@ -307,10 +350,10 @@ def test_rate_pin_is_driven_high_for_80_sps(make_array) -> None:  # type: ignore
 
 def test_chips_strapped_to_10_sps_are_reported(make_array) -> None:  # type: ignore[no-untyped-def]
     board, array = make_array(rate_hz=80, board={"rate_strap_high": False})
-    # Measured at start and checked again after 10 and 100 frames (10 s at 10 SPS): a busy
-    # machine can disturb the first probes, so read (bounded) until the warning is given.
-    end = time.monotonic() + 20.0
-    while array.rate_warning is None and time.monotonic() < end:
-        array.read_frame()
+    # Measured by start() itself, before the first frame.
     assert array.rate_warning is not None and "80 is configured" in array.rate_warning
-    # Decoding at 10 SPS is checked by test_rate_pin_is_driven_for_10_sps.
+    assert "deliver 10." in array.rate_warning or "deliver 11." in array.rate_warning
+    # The frames still come, at the chips' real rate, without false "dead" channels.
+    frames = _read_for(array, 2.0)
+    assert all(f.invalid == 0 and f.counts == tuple(VALUES) for f in frames)
+    assert array.achieved_rate_hz == pytest.approx(min(c.rate_low_sps for c in board.chips), rel=0.02)
