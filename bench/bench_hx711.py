@@ -11,7 +11,8 @@ package is one round over the eight chips in which every chip returned a value.
 Both drivers run on a :class:`~hardware.fakes.CompensatedClock` (in place of their ``time``
 module): the real clock without the fake chips' own bookkeeping, which a Pi does not have.
 Their own Python, their sleeps, the 3 us per call and the scheduler's preemptions take real
-time. (On the plain real clock the fake's bookkeeping, tens of microseconds on the first
+time (except a preemption that lands inside the fake's bookkeeping, which is taken out with
+it: preemption glitches are somewhat under-counted). (On the plain real clock the fake's bookkeeping, tens of microseconds on the first
 pulse of a word on a slow machine, made both drivers see clock pulses over their limits.)
 """
 
@@ -59,8 +60,10 @@ def _ours() -> dict[str, Any]:
                 print(f"    ours: {now - t0:.0f}/{RUN_S:.0f} s, {frames} frames", flush=True)
                 next_report += 1.0
         wall = clock.monotonic() - t0
-        # CPU of the driver and the modelled call costs: the fake's bookkeeping is taken out
-        # (it runs on this CPU, in this process, but a Pi's GPIO calls do not have it).
+        # CPU of the driver and the modelled call costs over the run's (compensated) time:
+        # the fake's bookkeeping is taken out, as CPU time (it runs on this CPU, in this
+        # process, but a Pi's GPIO calls do not have it). An approximation: a preemption
+        # during the bookkeeping is taken out too.
         real = time.monotonic() - real0
         overhead = (clock.excluded_ns - excluded0) / 1e9
         cpu = time.process_time() - cpu0 - overhead
@@ -68,7 +71,7 @@ def _ours() -> dict[str, Any]:
         array.stop()
         return {
             "rate": frames / wall, "valid_rate": (frames - invalid) / wall, "chip_rate": slowest.rate_sps,
-            "frames": frames, "produced": produced, "invalid": invalid, "cpu": cpu / real,
+            "frames": frames, "produced": produced, "invalid": invalid, "cpu": cpu / wall,
             "overhead": overhead / real, "glitches": array.timing_glitches, "missed": array.missed_samples,
         }
     finally:
@@ -151,7 +154,8 @@ def run(report: Any) -> None:
     report.add(SECTION, "our backend, frames with all 8 channels valid", ours["valid_rate"], "frames/s",
                note=f"{ours['invalid']} of {ours['frames']} frames had an invalid channel; "
                f"{ours['glitches']} words dropped for a clock pulse > 50 us (process preempted)")
-    report.add(SECTION, "our backend, CPU share (incl. 3 us per GPIO call)", 100 * ours["cpu"], "% of a core",
+    report.add(SECTION, "our backend, CPU share (incl. 3 us per GPIO call, this machine's Python)",
+               100 * ours["cpu"], "% of a core",
                note=f"the fake chips' own bookkeeping ({100 * ours['overhead']:.0f} % of a core) taken out")
     stalled = (f"; {pkg['stalls']} reads stalled in its own retry loop (a chip stuck mid-word) and were "
                f"cut short after {STALL_S:.0f} s" if pkg["stalls"] else "")

@@ -8,6 +8,7 @@ do not depend on the machine's speed.
 
 from hardware.fakes.clock import CompensatedClock, VirtualClock
 from hardware.fakes.rpi_gpio import (
+    POWER_DOWN_NS,
     FakeBoard,
     FakeHX711,
     default_chips,
@@ -16,6 +17,7 @@ from hardware.fakes.rpi_gpio import (
 )
 
 __all__ = [
+    "POWER_DOWN_NS",
     "CompensatedClock",
     "FakeBoard",
     "FakeHX711",

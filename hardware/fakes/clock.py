@@ -61,7 +61,9 @@ class CompensatedClock:
     """The real monotonic clock minus the time the fake board spends on its own bookkeeping.
 
     Same functions as :class:`VirtualClock`; ``sleep`` really sleeps. ``excluded_ns`` is the
-    real time taken out so far (the fake's overhead, which a Pi does not have).
+    real time taken out so far (the fake's overhead, which a Pi does not have). A preemption
+    that happens during that bookkeeping is taken out with it, so figures measured on this
+    clock under-count preemption somewhat.
     """
 
     def __init__(self) -> None:

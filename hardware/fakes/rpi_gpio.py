@@ -347,6 +347,8 @@ class FakeBoard:
         self.rate_high = self.rate_level()
         self.calls = 0
         self.glitches_injected = 0
+        #: Ground truth: how long each clock pulse kept SCK high, in ns, oldest first.
+        self.sck_high_ns: deque[int] = deque(maxlen=200_000)
         now = self.now()
         for c in self.chips:
             c.attach(self, now)
@@ -484,6 +486,7 @@ class FakeBoard:
             self._sck_high_since[ch] = now if self.clock is not None else time.monotonic_ns()
             return True
         since = self._sck_high_since.pop(ch, now)
+        self.sck_high_ns.append(now - since)
         if now - since > POWER_DOWN_NS:
             for c in chips:
                 c.falling(now, now - since)

@@ -28,7 +28,7 @@ DOUT, SCK = 5, 17
 @pytest.fixture
 def gpio() -> Iterator[object]:
     install_fake_gpio([FakeHX711(DOUT, sck=SCK, value=-123_456, rate_sps=90.0)], call_cost_us=1.0,
-                      clock=VirtualClock())
+                      clock=VirtualClock(start_ns=10**12))
     import RPi.GPIO as GPIO
 
     yield GPIO
@@ -141,12 +141,12 @@ def test_sck_high_over_60us_powers_down_and_resets(gpio) -> None:  # type: ignor
     gpio.output(SCK, 1)
     _clock().sleep(0.0002)
     assert gpio.input(DOUT) == 1  # powered down
+    t0 = _clock().monotonic_ns()  # the falling edge, which resets the chip
     gpio.output(SCK, 0)
     assert chip.powerdowns == 1
     # After the reset the chip settles four conversion periods before data is ready.
-    t0 = _clock().monotonic()
     _wait_ready(gpio)
-    assert 4.0 / chip.rate_sps <= _clock().monotonic() - t0 < 4.0 / chip.rate_sps + 0.001
+    assert 4 * chip.period_ns <= _clock().monotonic_ns() - t0 < 4 * chip.period_ns + 1_000_000
     word, _ = _read_word(gpio)
     assert word == (-123_456) & 0xFFFFFF  # back in step: a whole word again
 
@@ -227,6 +227,6 @@ def test_virtual_clock_moves_only_when_time_is_spent() -> None:
         GPIO.output(SCK, 0)
         GPIO.input(DOUT)
         assert clock.monotonic_ns() - before == 3 * 3_000  # three calls at 3 us each
-        assert board.now() == clock.monotonic_ns()
+        assert list(board.sck_high_ns) == [3_000]  # the edge at the call's entry, one call high
     finally:
         uninstall_fake_gpio()

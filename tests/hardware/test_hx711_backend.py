@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from hardware import hx711_backend
 from hardware.base import LoadCellFrame
 from hardware.fakes import (
+    POWER_DOWN_NS,
     FakeBoard,
     FakeHX711,
     VirtualClock,
@@ -37,18 +38,19 @@ PINS = HX711Pins()
 VALUES = [123_456, -654_321, 8_388_606, -8_388_607, 1, -1_000, 400_000, -2]
 NOISY_VALUES = [123_456, -654_321, 2_000_000, -3_000_000, 5_000, -30_000, 400_000, -7_000]
 ALL = 0xFF
+START_NS = 10**12  # the virtual clock's start: the same on every machine
 
 
 def _dropped(frames: Sequence[LoadCellFrame]) -> int:
-    """Frames dropped whole: a word read while this (shared, loaded) machine preempted the
-    process mid-pulse is discarded for all eight channels and counted as a timing glitch."""
+    """Frames dropped whole: a word read with a clock pulse over the limit (an injected
+    preemption) is discarded for all eight channels and counted as a timing glitch."""
     return sum(f.invalid == ALL for f in frames)
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
     """Simulated time for the fake board and the driver (see the module docstring)."""
-    virtual = VirtualClock()
+    virtual = VirtualClock(start_ns=START_NS)
     monkeypatch.setattr(hx711_backend, "time", virtual)
     return virtual
 
@@ -102,6 +104,11 @@ def test_decodes_positive_and_negative_values(make_array) -> None:  # type: igno
     frames = [array.read_frame() for _ in range(40)]
     assert array.timing_glitches == array.resyncs == array.missed_samples == 0
     assert all(f.invalid == 0 and f.counts == tuple(VALUES) for f in frames)
+    # SCK is high for one GPIO call per pulse (DOUT is sampled after the falling edge), far
+    # from the 60 us power-down; only start()'s deliberate reset pulse is longer.
+    reset, *pulses = board.sck_high_ns
+    assert reset >= POWER_DOWN_NS and len(pulses) >= 41 * 25
+    assert set(pulses) == {board.call_cost_ns}
     assert all(h.frames == 40 and h.not_ready == h.saturated == h.spikes_rejected == 0
                for h in array.health())
 
@@ -214,9 +221,9 @@ def test_missing_channel_is_named_others_keep_streaming_and_it_recovers(make_arr
     overruns0, produced0 = slowest.overruns, slowest.conversions()
     right_bl.disconnected = True
     _read_for(array, 0.5)  # not ready -> timeouts -> declared dead after 0.3 s
-    # While it is only late, each read waits 1/8 period past the others' data for it: the
-    # others lose a few samples (documented in docs/hx711.md), not one in three.
-    assert slowest.overruns - overruns0 <= 0.05 * (slowest.conversions() - produced0)
+    # While it is only late, each read waits up to two periods for it: the others lose
+    # samples (documented in docs/hx711.md), but at least every other one is read.
+    assert slowest.overruns - overruns0 <= 0.5 * (slowest.conversions() - produced0)
     health = array.health()[6]
     assert health.disconnected and health.state == "dead"
     assert health.not_ready > 0
@@ -253,7 +260,7 @@ def test_no_wrong_value_ever_passes_glitches_or_a_chip_coming_back(
 ) -> None:
     """Preempted pulses and a chip that drops out and returns at any moment (so that it gets
     ready mid-read, out of step) may cost frames, never a wrong number."""
-    clock = VirtualClock()
+    clock = VirtualClock(start_ns=START_NS)
     board = install_fake_gpio(
         default_chips(PINS.dout, values=VALUES, noise_counts=0, seed=seed),
         clock=clock, glitch_prob=glitch_prob, seed=seed,
@@ -296,7 +303,7 @@ def test_whole_array_gone_raises_and_resumes(make_array) -> None:  # type: ignor
     with pytest.raises(HardwareError, match="no HX711 became ready") as err:
         for _ in range(100):
             array.read_frame()
-    # the frames in hand are returned, then one wait of the array timeout (0.4 s)
+    # raised after one wait of the array timeout (0.4 s) from the first read that found none
     assert 0.4 <= clock.monotonic() - t0 < 0.5
     assert "SCK on GPIO 17" in str(err.value)
     assert all(h.state == "dead" for h in array.health())
