@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.routes import live
 from tests.api.conftest import Tokens
 from tests.api.servers import serve_in_thread
+from tests.reliability.load import slow_client
 
 G = 9.80665
 
@@ -67,27 +67,13 @@ async def _collect(url: str, duration_s: float) -> list[dict[str, Any]]:
     return messages
 
 
-def _slow_client(port: int, path: str) -> socket.socket:
-    """A WebSocket client that completes the handshake and then never reads."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # a tiny window fills fast
-    s.connect(("127.0.0.1", port))
-    s.sendall(
-        (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    return s
-
-
 def test_ten_clients_and_a_client_that_never_reads(app: Any, station: Any, tokens: Tokens, monkeypatch: Any) -> None:
     monkeypatch.setattr(live, "SEND_TIMEOUT_S", 1.0)
     # A client that never reads never answers pings either: short pings end it quickly.
     with serve_in_thread(app, ws_ping_interval_s=1.0, ws_ping_timeout_s=1.0) as base:
         port = int(base.rsplit(":", 1)[1])
         path = f"/api/v1/live?token={tokens.coach}"
-        slow = _slow_client(port, path)
+        slow = slow_client(port, path)
         try:
             time.sleep(0.3)
             assert station.acquisition.subscriber_count == 1

@@ -6,22 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from station.config import Settings
 from station.runtime import Station
+from tests.api.conftest import make_settings
 
-
-def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(
-        data_dir=data_dir, hardware="sim", camera="none", sim_seed=7, loopback_without_token=True
-    )
-    values.update(overrides)
-    return Settings(**values)
+__all__ = ["make_settings"]  # imported from here by the reliability tests and bench
 
 
 @pytest.fixture

@@ -43,6 +43,18 @@ def integrity(db: Path) -> str:
         con.close()
 
 
+def all_athletes(http: httpx.Client) -> list[dict[str, Any]]:
+    """Every athlete the service lists, page by page."""
+    items: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = http.get("/api/v1/athletes", params={"limit": 200, "offset": offset}).json()
+        items += page["items"]
+        offset += 200
+        if offset >= page["total"]:
+            return items
+
+
 def seed_calibration(data_dir: Path) -> int:
     """An active calibration before the service first starts (the simulator's true one,
     seed 1 as the service uses)."""
@@ -146,14 +158,7 @@ def test_sigkill_under_write_load_loses_nothing_acknowledged(tmp_path: Path) -> 
     db = data_dir / "station.sqlite3"
     assert integrity(db) == "ok"
     with running_service(data_dir, port=svc.port) as again:
-        ids = set()
-        offset = 0
-        while True:
-            page = again.http.get("/api/v1/athletes", params={"limit": 200, "offset": offset}).json()
-            ids |= {x["id"] for x in page["items"]}
-            offset += 200
-            if offset >= page["total"]:
-                break
+        ids = {x["id"] for x in all_athletes(again.http)}
         assert set(acked) <= ids, f"{len(set(acked) - ids)} acknowledged athletes lost"
         trial = again.http.get(f"/api/v1/trials/{trial_id}").json()
         assert trial["status"] == "interrupted" and trial["n_samples"] > RATE_HZ
@@ -272,14 +277,7 @@ def test_disk_full_gives_a_clear_error_keeps_data_and_recovers(tmp_path: Path) -
         assert trial["n_samples"] == written and written >= RATE_HZ
         csv = again.http.get(f"/api/v1/trials/{trial_id}/export.csv")
         assert csv.status_code == 200  # checksums verified on load
-        names = set()
-        offset = 0
-        while True:
-            page = again.http.get("/api/v1/athletes", params={"limit": 200, "offset": offset}).json()
-            names |= {x["name"] for x in page["items"]}
-            offset += 200
-            if offset >= page["total"]:
-                break
+        names = {x["name"] for x in all_athletes(again.http)}
         assert set(acked) <= names
         assert again.http.post("/api/v1/athletes", json={"name": "Space Again"}).status_code == 201
     assert integrity(db) == "ok"
