@@ -16,8 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,9 +30,12 @@ log = logging.getLogger(__name__)
 COP_MIN_FZ_N = 20.0
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One processed frame. ``cop_*`` are ``None`` while the plate (or both) carry < 20 N."""
+class Sample(NamedTuple):
+    """One processed frame. ``cop_*`` are ``None`` while the plate (or both) carry < 20 N.
+
+    A named tuple rather than a frozen dataclass: it is built 80 times a second on the
+    reader thread, and a tuple is built in one step instead of ten attribute writes.
+    """
 
     seq: int
     t_ns: int
@@ -67,24 +69,39 @@ class Subscription:
 
     When full, the oldest sample is dropped (and counted). ``get`` blocks a thread;
     asyncio consumers pass ``loop`` and ``await wait_async()`` then ``drain()``.
+
+    The reader thread is the only producer. While the queue has room it appends without
+    taking the lock (a deque append is atomic, and with room nothing can be dropped) and
+    touches the condition only when a thread is waiting in ``get``: a lock and a notify
+    for every frame and every subscriber is work the reader pays 80 times a second.
     """
 
     def __init__(self, maxlen: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._q: deque[Sample] = deque(maxlen=maxlen)
         self._cond = threading.Condition()
+        self._waiting = 0  # threads blocked in get(), changed under the condition's lock
         self._loop = loop
         self._event = asyncio.Event() if loop is not None else None
         self.dropped = 0
         self.closed = False
 
     def _push(self, sample: Sample) -> None:
-        with self._cond:
-            was_empty = not self._q
-            if len(self._q) == self._q.maxlen:
-                self.dropped += 1
-            self._q.append(sample)
-            self._cond.notify()
-        if was_empty and self._loop is not None and self._event is not None:
+        q = self._q
+        if len(q) == q.maxlen:
+            # full: the drop must be counted exactly, so decide it under the lock
+            # (the consumer pops under the lock too)
+            with self._cond:
+                if len(q) == q.maxlen:
+                    self.dropped += 1
+                q.append(sample)
+        else:
+            q.append(sample)
+        if self._waiting:
+            with self._cond:
+                self._cond.notify()
+        # counted after the append: the first sample after the consumer found the queue
+        # empty always makes it 1 (wait_async looks at the queue before it awaits)
+        if len(q) == 1 and self._loop is not None and self._event is not None:
             try:
                 self._loop.call_soon_threadsafe(self._event.set)
             except RuntimeError:  # loop closed: the consumer is gone
@@ -92,14 +109,20 @@ class Subscription:
 
     def get(self, timeout: float | None = None) -> Sample | None:
         with self._cond:
-            if not self._q and not self._cond.wait_for(lambda: bool(self._q), timeout):
-                return None
+            self._waiting += 1
+            try:
+                if not self._q and not self._cond.wait_for(lambda: bool(self._q), timeout):
+                    return None
+            finally:
+                self._waiting -= 1
             return self._q.popleft()
 
     def drain(self) -> list[Sample]:
         with self._cond:
-            items = list(self._q)
-            self._q.clear()
+            # popped one by one: the producer may append meanwhile without the lock,
+            # and list() followed by clear() would lose what it appended in between
+            q = self._q
+            items = [q.popleft() for _ in range(len(q))]
         if self._event is not None:
             self._event.clear()
         return items
@@ -120,14 +143,16 @@ class Subscription:
 
 
 class RingBuffer:
-    """Fixed-capacity arrays of the last ``capacity`` frames, addressed by sequence number."""
+    """The last ``capacity`` frames, addressed by sequence number.
+
+    A frame is stored as one Python tuple (one list slot written per frame); arrays are
+    built only when a reader asks, in batches. Writing eight values into four numpy rows
+    per frame costs far more on the reader thread, where it is paid 80 times a second.
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.t_ns = np.zeros(capacity, dtype=np.int64)
-        self.counts = np.zeros((capacity, N_CHANNELS), dtype=np.int64)
-        self.invalid = np.zeros(capacity, dtype=np.int32)
-        self.loads_n = np.zeros((capacity, N_CHANNELS), dtype=np.float64)
+        self._rows: list[tuple[int, Sequence[int], int, Sequence[float] | np.ndarray] | None] = [None] * capacity
         self.next_seq = 0  # sequence number the next frame will get
         self._lock = threading.Lock()
 
@@ -135,14 +160,21 @@ class RingBuffer:
         self, t_ns: int, counts: Sequence[int], invalid: int, loads_n: Sequence[float] | np.ndarray
     ) -> int:
         with self._lock:
-            i = self.next_seq % self.capacity
-            self.t_ns[i] = t_ns
-            self.counts[i] = counts
-            self.invalid[i] = invalid
-            self.loads_n[i] = loads_n
             seq = self.next_seq
-            self.next_seq += 1
+            self._rows[seq % self.capacity] = (t_ns, counts, invalid, loads_n)
+            self.next_seq = seq + 1
             return seq
+
+    def span_ns(self, n: int) -> tuple[int, int, int]:
+        """Timestamps of the first and last of the newest ``n`` frames, and how many there are."""
+        with self._lock:
+            end = self.next_seq
+            n = min(n, end, self.capacity)
+            if n == 0:
+                return 0, 0, 0
+            first, last = self._rows[(end - n) % self.capacity], self._rows[(end - 1) % self.capacity]
+        assert first is not None and last is not None
+        return first[0], last[0], n
 
     def read_since(self, seq: int) -> tuple[dict[str, np.ndarray], int, int]:
         """Frames with sequence number >= ``seq``.
@@ -153,14 +185,25 @@ class RingBuffer:
         with self._lock:
             end = self.next_seq
             start = max(seq, end - self.capacity, 0)
-            idx = np.arange(start, end) % self.capacity
-            arrays: dict[str, np.ndarray] = {
-                "t_ns": self.t_ns[idx].copy(),
-                "counts": self.counts[idx].copy(),
-                "invalid": self.invalid[idx].copy(),
-                "loads_n": self.loads_n[idx].copy(),
-            }
-        return arrays, start, end
+            a, b = start % self.capacity, end % self.capacity
+            if end - start == 0:
+                rows = []
+            elif a < b:
+                rows = self._rows[a:b]
+            else:
+                rows = self._rows[a:] + self._rows[:b]
+        n = len(rows)
+        t_ns = np.empty(n, dtype=np.int64)
+        counts = np.empty((n, N_CHANNELS), dtype=np.int64)
+        invalid = np.empty(n, dtype=np.int32)
+        loads_n = np.empty((n, N_CHANNELS), dtype=np.float64)
+        if n:
+            t_col, c_col, i_col, l_col = zip(*rows, strict=True)  # type: ignore[misc]
+            t_ns[:] = t_col
+            counts[:] = c_col
+            invalid[:] = i_col
+            loads_n[:] = l_col
+        return {"t_ns": t_ns, "counts": counts, "invalid": invalid, "loads_n": loads_n}, start, end
 
 
 class Acquisition:
@@ -184,11 +227,9 @@ class Acquisition:
         self._stop = threading.Event()
         self._retry_s = retry_s
         self._latest: Sample | None = None
-        self.frames_read = 0
         self.errors = 0
         self.last_error: str | None = None
         self._error_since: float | None = None
-        self._rate_window: deque[int] = deque(maxlen=256)
         self._frame_hooks: list[Callable[[Sample], None]] = []
 
     # -- calibration ---------------------------------------------------------------
@@ -217,22 +258,26 @@ class Acquisition:
         """Convert one frame, store it, and fan it out. Used by the reader thread."""
         offsets, gains, xs, ys = self._conv
         counts = frame.counts
-        loads = tuple([(c - o) * g for c, o, g in zip(counts, offsets, gains, strict=True)])
+        # written out for the eight channels: no per-frame loop or comprehension frame
+        c0, c1, c2, c3, c4, c5, c6, c7 = counts
+        o0, o1, o2, o3, o4, o5, o6, o7 = offsets
+        g0, g1, g2, g3, g4, g5, g6, g7 = gains
+        l0, l1, l2, l3 = (c0 - o0) * g0, (c1 - o1) * g1, (c2 - o2) * g2, (c3 - o3) * g3
+        l4, l5, l6, l7 = (c4 - o4) * g4, (c5 - o5) * g5, (c6 - o6) * g6, (c7 - o7) * g7
+        loads = (l0, l1, l2, l3, l4, l5, l6, l7)
         seq = self.buffer.append(frame.t_ns, counts, frame.invalid, loads)
-        fl = loads[0] + loads[1] + loads[2] + loads[3]
-        fr = loads[4] + loads[5] + loads[6] + loads[7]
-        lx = loads[0] * xs[0] + loads[1] * xs[1] + loads[2] * xs[2] + loads[3] * xs[3]
-        ly = loads[0] * ys[0] + loads[1] * ys[1] + loads[2] * ys[2] + loads[3] * ys[3]
-        rx = loads[4] * xs[4] + loads[5] * xs[5] + loads[6] * xs[6] + loads[7] * xs[7]
-        ry = loads[4] * ys[4] + loads[5] * ys[5] + loads[6] * ys[6] + loads[7] * ys[7]
+        fl = l0 + l1 + l2 + l3
+        fr = l4 + l5 + l6 + l7
+        lx = l0 * xs[0] + l1 * xs[1] + l2 * xs[2] + l3 * xs[3]
+        ly = l0 * ys[0] + l1 * ys[1] + l2 * ys[2] + l3 * ys[3]
+        rx = l4 * xs[4] + l5 * xs[5] + l6 * xs[6] + l7 * xs[7]
+        ry = l4 * ys[4] + l5 * ys[5] + l6 * ys[6] + l7 * ys[7]
         cop_l = (lx / fl, ly / fl) if fl >= COP_MIN_FZ_N else None
         cop_r = (rx / fr, ry / fr) if fr >= COP_MIN_FZ_N else None
         total = fl + fr
         cop = ((lx + rx) / total, (ly + ry) / total) if total >= COP_MIN_FZ_N else None
-        sample = Sample(seq, frame.t_ns, tuple(counts), frame.invalid, loads, fl, fr, cop_l, cop_r, cop)
+        sample = Sample(seq, frame.t_ns, counts, frame.invalid, loads, fl, fr, cop_l, cop_r, cop)
         self._latest = sample
-        self.frames_read += 1
-        self._rate_window.append(frame.t_ns)
         for sub in self._subs:  # a copy-on-write tuple: no lock on the hot path
             sub._push(sample)
         for hook in self._frame_hooks:
@@ -282,7 +327,8 @@ class Acquisition:
             log.exception("stopping the load-cell source failed")
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        stopping = self._stop.is_set
+        while not stopping():
             try:
                 frame = self.source.read_frame()
             except HardwareError as exc:
@@ -315,11 +361,16 @@ class Acquisition:
     def latest(self) -> Sample | None:
         return self._latest
 
+    @property
+    def frames_read(self) -> int:
+        return self.buffer.next_seq
+
     def achieved_rate_hz(self) -> float | None:
-        w = list(self._rate_window)
-        if len(w) < 2 or w[-1] == w[0]:
+        """Frame rate over the last 256 frames, from their timestamps in the ring buffer."""
+        t_first, t_last, n = self.buffer.span_ns(256)
+        if n < 2 or t_last == t_first:
             return None
-        return (len(w) - 1) / ((w[-1] - w[0]) / 1e9)
+        return (n - 1) / ((t_last - t_first) / 1e9)
 
     def is_alive(self, max_age_s: float | None = None) -> bool:
         """True while the reader runs and frames keep arriving (what the watchdog feeds on:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -10,7 +11,7 @@ import pytest
 
 from calibration.model import NOMINAL_COUNTS_PER_N, Calibration
 from hardware.base import LoadCellFrame, LoadCellSource
-from station.acquisition import Acquisition, RingBuffer
+from station.acquisition import Acquisition, RingBuffer, Subscription
 from station.errors import HardwareError
 from station.geometry import Geometry
 
@@ -149,3 +150,86 @@ def test_async_subscription_wakes_event_loop() -> None:
         return len(got)
 
     assert asyncio.run(main()) == 3
+
+
+def test_subscription_racing_its_consumer_loses_nothing_and_counts_every_drop() -> None:
+    """The reader appends without the lock while the queue has room: with a consumer
+    draining and blocking at random moments, every sample is either received (in order,
+    once) or counted as dropped, and a blocked consumer is always woken."""
+    n = 20_000
+    acq = Acquisition(ScriptedSource(np.zeros((1, 8))))
+    small = acq.subscribe(maxlen=8)  # fills up: drops decided under the lock
+    large = acq.subscribe(maxlen=n)  # never full: the lock-free path only
+    received: dict[str, list[int]] = {"small": [], "large": []}
+    rng = np.random.default_rng(5)
+    pauses = rng.integers(0, 3, size=n)
+
+    def consume(name: str, sub: Subscription) -> None:
+        got = received[name]
+        for k in range(n):
+            if got and got[-1] == n - 1:
+                return
+            if pauses[k] == 0:
+                s = sub.get()  # no timeout: a missed wake-up blocks for good and fails the test
+                assert s is not None
+                got.append(s.seq)
+            else:
+                got.extend(s.seq for s in sub.drain())
+                time.sleep(0.0001 * float(pauses[k]))
+
+    consumers = [threading.Thread(target=consume, args=(name, sub), daemon=True) for name, sub in
+                 (("small", small), ("large", large))]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads between almost any two bytecodes
+    try:
+        for t in consumers:
+            t.start()
+        for i in range(n):
+            acq.process(LoadCellFrame(i, (0,) * 8))
+            if i % 500 == 0:
+                time.sleep(0.001)  # let the consumers catch up and block again
+        for t in consumers:
+            t.join(30)
+    finally:
+        sys.setswitchinterval(switch)
+    assert not any(t.is_alive() for t in consumers), "a consumer was never woken"
+    assert received["large"] == list(range(n))
+    small_got = received["small"] + [s.seq for s in small.drain()]
+    assert small_got == sorted(set(small_got)) and small_got[-1] == n - 1
+    assert len(small_got) + small.dropped == n
+
+
+def test_async_consumer_is_woken_for_every_burst() -> None:
+    import asyncio
+
+    n = 3000
+
+    async def main() -> list[int]:
+        acq = Acquisition(ScriptedSource(np.zeros((1, 8))))
+        sub = acq.subscribe(maxlen=n, loop=asyncio.get_running_loop())
+
+        def produce() -> None:
+            for i in range(n):
+                acq.process(LoadCellFrame(i, (0,) * 8))
+                if i % 7 == 0:
+                    time.sleep(0.0002)
+
+        threading.Thread(target=produce).start()
+        got: list[int] = []
+        while len(got) < n:
+            assert await sub.wait_async(timeout=5), f"not woken after {len(got)} samples"
+            got += [s.seq for s in sub.drain()]
+        return got
+
+    assert asyncio.run(main()) == list(range(n))
+
+
+def test_achieved_rate_comes_from_the_frames_timestamps() -> None:
+    loads = np.tile(loads_for(350.0, (-150.0, 0.0), 350.0, (150.0, 0.0)), (300, 1))
+    acq = Acquisition(ScriptedSource(loads, rate_hz=50.0))
+    assert acq.achieved_rate_hz() is None
+    source = acq.source
+    for _ in range(300):
+        acq.process(source.read_frame())
+    assert acq.frames_read == 300
+    assert acq.achieved_rate_hz() == pytest.approx(50.0, rel=1e-9)
