@@ -23,7 +23,8 @@ class LoadCellFrame(NamedTuple):
     """One reading of all eight channels (a named tuple: cheap to build 80 times a second).
 
     ``t_ns`` is on CLOCK_MONOTONIC (``time.monotonic_ns()``), the camera's clock too.
-    ``counts`` holds the raw 24-bit ADC values in CHANNELS order. A channel without a
+    ``counts`` holds the raw 24-bit ADC values in CHANNELS order, as a tuple (acquisition
+    keeps it as is, without a copy). A channel without a
     valid reading in this frame (not ready, saturated, rejected spike) keeps its last
     valid value (0 before the first) and has its bit set in ``invalid``
     (bit i = CHANNELS[i]).

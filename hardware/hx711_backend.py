@@ -18,8 +18,11 @@ What goes wrong on real boards, and what this module does about it (counted per 
   DOUT goes low again. DOUT inputs use the internal pull-up so an unplugged line reads high.
 * Codes 0x7FFFFF / 0x800000 (input out of range): channel invalid for that frame, counted.
 * SCK high for more than 60 us (the process was preempted mid-pulse) powers every chip on
-  the clock down and corrupts the word: each pulse is timed, a word read with a pulse longer
-  than :data:`SCK_HIGH_LIMIT_NS` is dropped for all channels and counted.
+  the clock down and corrupts the word: each pulse is timed, and a word read with a pulse
+  longer than :data:`SCK_HIGH_LIMIT_NS` is counted and held back until the next reading
+  shows whether the chips powered down. A chip that powered down settles for four periods,
+  so if every chip of the word is ready again within 1.5 periods none did, and the word
+  (clocked out correctly, only slowly) is kept; otherwise it is dropped for all channels.
 * A chip that becomes ready while the clock is running starts shifting out of step with the
   other chips; it is seen as a DOUT low during a read it was not part of. The chips are then
   reset together (SCK held high for 100 us), which costs four sample periods of data.
@@ -67,11 +70,17 @@ _OK, _NOT_READY, _SATURATED, _GLITCH = 0, 1, 2, 3
 
 @dataclass(slots=True)
 class _Raw:
-    """One clocked-out reading before spike rejection."""
+    """One clocked-out reading before spike rejection.
+
+    ``long_pulse``: a clock pulse of this word exceeded the limit; its values count only if
+    the next reading shows that the chips did not power down (see :meth:`HX711Array._finish`).
+    """
 
     t_ns: int
     values: list[int]
     status: list[int]
+    ready: int = 0
+    long_pulse: bool = False
 
 
 class HX711Array(LoadCellSource):
@@ -127,6 +136,7 @@ class HX711Array(LoadCellSource):
         self._frame_times: deque[int] = deque(maxlen=int(2 * rate_hz) + 1)  # ~2 s window
         self.frames_read = 0
         self.timing_glitches = 0
+        self.long_pulse_words_kept = 0
         self.resyncs = 0
         self.missed_samples = 0
         self._last_glitch_log = -1e9
@@ -201,6 +211,7 @@ class HX711Array(LoadCellSource):
             "frames": self.frames_read,
             "missed_samples": self.missed_samples,
             "timing_glitches": self.timing_glitches,
+            "long_pulse_words_kept": self.long_pulse_words_kept,
             "resyncs": self.resyncs,
             "rate_warning": self.rate_warning,
             "channels": [h.as_dict() for h in self._health],
@@ -232,15 +243,19 @@ class HX711Array(LoadCellSource):
             log.warning("%s", self.rate_warning)
 
     def _finish(self, cur: _Raw, nxt: _Raw) -> LoadCellFrame:
+        powered_down = cur.long_pulse and not self._stayed_up(cur, nxt)
+        if cur.long_pulse and not powered_down:
+            self.long_pulse_words_kept += 1
         invalid = 0
         for c in range(N_CHANNELS):
             h = self._health[c]
             h.frames += 1
-            status = cur.status[c]
+            status = _GLITCH if powered_down and (cur.ready >> c) & 1 else cur.status[c]
             if status == _OK:
                 x = cur.values[c]
                 left = self._last_good[c] if self._has_good[c] else None
-                right = nxt.values[c] if nxt.status[c] == _OK else None
+                # a word still under suspicion is no neighbour to judge a spike by
+                right = nxt.values[c] if nxt.status[c] == _OK and not nxt.long_pulse else None
                 if self._is_spike(x, left, right):
                     h.spikes_rejected += 1
                     h.last_error = f"rejected a spike on load cell {CHANNELS[c]} (read {x} counts)"
@@ -259,6 +274,12 @@ class HX711Array(LoadCellSource):
                     "the cell is overloaded or its E+/E-/A+/A- wires are loose"
                 )
         return LoadCellFrame(cur.t_ns, tuple(self._last_good), invalid)
+
+    def _stayed_up(self, cur: _Raw, nxt: _Raw) -> bool:
+        """True when the chips of ``cur`` cannot have powered down during it: each of them
+        was ready again for ``nxt`` within 1.5 periods (one that powered down is not ready
+        for four periods, and the wait after a long pulse holds for every live chip)."""
+        return cur.ready & nxt.ready == cur.ready and nxt.t_ns - cur.t_ns <= 3 * self._period_ns // 2
 
     def _is_spike(self, x: int, left: int | None, right: int | None) -> bool:
         """Median-of-3 outlier test against the last accepted value and the next reading.
@@ -282,14 +303,15 @@ class HX711Array(LoadCellSource):
         status = [_NOT_READY] * N_CHANNELS
         glitch = longest_pulse_ns > SCK_HIGH_LIMIT_NS
         if glitch:
-            # The chips powered down mid-word: every word is suspect, and they now settle.
+            # The chips may have powered down mid-word: the word waits for the next reading
+            # to tell (see _finish); meanwhile wait for every chip afresh, as after a reset.
             self.timing_glitches += 1
             now = time.monotonic()
             if now - self._last_glitch_log > 10.0:  # at most one line per 10 s in the log
                 self._last_glitch_log = now
                 log.warning(
                     "HX711 clock pulse took %.0f us (over %d us; 60 us powers the chips down): "
-                    "frame dropped (%d so far)",
+                    "frame kept only if the chips stayed up (%d such pulses so far)",
                     longest_pulse_ns / 1000, SCK_HIGH_LIMIT_NS // 1000, self.timing_glitches,
                 )
         out_of_step = False
@@ -306,9 +328,7 @@ class HX711Array(LoadCellSource):
                 h.disconnected = False
                 log.info("load cell %s is back", CHANNELS[c])
             w = words[c]
-            if glitch:
-                status[c] = _GLITCH
-            elif w in (CODE_MAX, CODE_MIN):
+            if w in (CODE_MAX, CODE_MIN):
                 status[c] = _SATURATED
             elif w == ALL_ONES:
                 status[c] = _NOT_READY  # DOUT went high mid-word: unplugged or reset
@@ -316,7 +336,9 @@ class HX711Array(LoadCellSource):
                 values[c] = w - (1 << 24) if w & 0x800000 else w
                 status[c] = _OK
         self._update_dead(time.monotonic_ns())
-        if out_of_step and not glitch:
+        if out_of_step:
+            # (also after a long pulse: if the chips did not power down, the one that got
+            # ready mid-read is still out of step)
             self._resync()
         if glitch or out_of_step:
             # The chips are settling after a reset: wait for all of them afresh, as at start.
@@ -335,7 +357,7 @@ class HX711Array(LoadCellSource):
                     self.missed_samples += round(dt / self._period_ns) - 1
             self._last_frame_ns = t_ns
         self.last_read_complete = bool(alive) and ready & alive == alive and not glitch
-        return _Raw(t_ns, values, status)
+        return _Raw(t_ns, values, status, ready, glitch)
 
     def _alive_mask(self) -> int:
         return sum(1 << c for c in range(N_CHANNELS) if not self._health[c].disconnected)

@@ -186,7 +186,7 @@ class RingBuffer:
             end = self.next_seq
             start = max(seq, end - self.capacity, 0)
             a, b = start % self.capacity, end % self.capacity
-            if end - start == 0:
+            if end <= start:  # nothing new (or asked from beyond the newest frame)
                 rows = []
             elif a < b:
                 rows = self._rows[a:b]

@@ -251,19 +251,21 @@ def test_missing_channel_is_named_others_keep_streaming_and_it_recovers(make_arr
 @given(
     seed=st.integers(0, 10_000),
     glitch_prob=st.floats(0.0, 0.004),  # per clock pulse: up to one frame in ten
+    # around the chips' 60 us (SCK is high 3 us + this): some power down, some only look slow
+    glitch_us=st.sampled_from([45.0, 52.0, 56.0, 57.0, 57.5, 58.0, 62.0, 150.0]),
     unplug_at=st.floats(0.1, 0.6),
     unplugged_for=st.floats(0.0, 0.8),
     channel=st.integers(0, 7),
 )
 def test_no_wrong_value_ever_passes_glitches_or_a_chip_coming_back(
-    seed: int, glitch_prob: float, unplug_at: float, unplugged_for: float, channel: int
+    seed: int, glitch_prob: float, glitch_us: float, unplug_at: float, unplugged_for: float, channel: int
 ) -> None:
     """Preempted pulses and a chip that drops out and returns at any moment (so that it gets
     ready mid-read, out of step) may cost frames, never a wrong number."""
     clock = VirtualClock(start_ns=START_NS)
     board = install_fake_gpio(
         default_chips(PINS.dout, values=VALUES, noise_counts=0, seed=seed),
-        clock=clock, glitch_prob=glitch_prob, seed=seed,
+        clock=clock, glitch_prob=glitch_prob, glitch_us=glitch_us, seed=seed,
     )
     saved_time = hx711_backend.time
     hx711_backend.time = clock  # type: ignore[assignment]
@@ -318,6 +320,22 @@ def test_whole_array_gone_raises_and_resumes(make_array) -> None:  # type: ignor
     assert all(h.state != "dead" for h in array.health())
 
 
+def test_a_slow_pulse_that_did_not_power_the_chips_down_keeps_its_word(make_array) -> None:  # type: ignore[no-untyped-def]
+    # Preempted for 50 us after the rising edge: the driver measures 56 us (over its 50 us
+    # limit, it cannot know where in its two calls the edges fell) but SCK was high 53 us,
+    # under the chips' 60 us: they did not power down, and the word is good.
+    board, array = make_array(
+        default_chips(PINS.dout, values=VALUES, noise_counts=0), board={"glitch_prob": 0.004, "glitch_us": 50.0, "seed": 2}
+    )
+    powerdowns0 = [c.powerdowns for c in board.chips]  # start() resets them deliberately
+    frames = _read_for(array, 1.5)
+    assert board.glitches_injected > 0
+    assert [c.powerdowns for c in board.chips] == powerdowns0
+    assert array.timing_glitches == array.long_pulse_words_kept >= board.glitches_injected - 1
+    assert all(f.invalid == 0 and f.counts == tuple(VALUES) for f in frames)
+    assert array.status()["long_pulse_words_kept"] == array.long_pulse_words_kept
+
+
 def test_timing_glitches_are_detected_and_never_pass_bad_words(make_array) -> None:  # type: ignore[no-untyped-def]
     board, array = make_array(
         default_chips(PINS.dout, values=VALUES, noise_counts=0), board={"glitch_prob": 0.004, "seed": 2}
@@ -328,6 +346,7 @@ def test_timing_glitches_are_detected_and_never_pass_bad_words(make_array) -> No
     # (a glitch injected into the deliberate reset pulse of a resync is not a read's glitch)
     assert array.timing_glitches >= board.glitches_injected - array.resyncs
     assert max(c.powerdowns for c in board.chips) > 0  # the fake chips did power down
+    assert array.long_pulse_words_kept == 0  # and no word read across a power-down was kept
     for f in frames:
         assert all(f.counts[i] == VALUES[i] for i in range(8) if f.is_valid(i))
     assert any(f.invalid == 0 for f in frames)
