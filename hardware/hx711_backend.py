@@ -19,10 +19,11 @@ What goes wrong on real boards, and what this module does about it (counted per 
 * Codes 0x7FFFFF / 0x800000 (input out of range): channel invalid for that frame, counted.
 * SCK high for more than 60 us (the process was preempted mid-pulse) powers every chip on
   the clock down and corrupts the word: each pulse is timed, and a word read with a pulse
-  longer than :data:`SCK_HIGH_LIMIT_NS` is counted and held back until the next reading
-  shows whether the chips powered down. A chip that powered down settles for four periods,
-  so if every chip of the word is ready again within 1.5 periods none did, and the word
-  (clocked out correctly, only slowly) is kept; otherwise it is dropped for all channels.
+  longer than :data:`SCK_HIGH_LIMIT_NS` (an upper bound of the high time) is counted and held
+  back until the next reading. It is kept (clocked out correctly, only slowly) when no chip
+  shows a sign of a power-down: every chip of the word is ready again within 1.5 periods (one
+  that powered down settles for four), and no chip shifted out only 1s from the slow pulse
+  on (a powered-down chip's DOUT is high). Otherwise it is dropped for all channels.
 * A chip that becomes ready while the clock is running starts shifting out of step with the
   other chips; it is seen as a DOUT low during a read it was not part of. The chips are then
   reset together (SCK held high for 100 us), which costs four sample periods of data.
@@ -81,6 +82,8 @@ class _Raw:
     status: list[int]
     ready: int = 0
     long_pulse: bool = False
+    words: list[int] | None = None  # the raw 24-bit words (for the power-down test)
+    long_at: list[int] | None = None  # which pulses (0-24) were over the limit
 
 
 class HX711Array(LoadCellSource):
@@ -243,7 +246,7 @@ class HX711Array(LoadCellSource):
             log.warning("%s", self.rate_warning)
 
     def _finish(self, cur: _Raw, nxt: _Raw) -> LoadCellFrame:
-        powered_down = cur.long_pulse and not self._stayed_up(cur, nxt)
+        powered_down = cur.long_pulse and (not self._stayed_up(cur, nxt) or self._shifted_ones_after(cur))
         if cur.long_pulse and not powered_down:
             self.long_pulse_words_kept += 1
         invalid = 0
@@ -278,8 +281,29 @@ class HX711Array(LoadCellSource):
     def _stayed_up(self, cur: _Raw, nxt: _Raw) -> bool:
         """True when the chips of ``cur`` cannot have powered down during it: each of them
         was ready again for ``nxt`` within 1.5 periods (one that powered down is not ready
-        for four periods, and the wait after a long pulse holds for every live chip)."""
-        return cur.ready & nxt.ready == cur.ready and nxt.t_ns - cur.t_ns <= 3 * self._period_ns // 2
+        for four periods, and the wait after a long pulse holds for every live chip).
+
+        The period is the learnt one or the configured one, whichever is shorter: a learnt
+        estimate that came out too long (a stall while it was measured) must not widen the
+        window past the settling time."""
+        period = min(self._period_ns, self._nominal_period_ns)
+        return cur.ready & nxt.ready == cur.ready and nxt.t_ns - cur.t_ns <= 3 * period // 2
+
+    @staticmethod
+    def _shifted_ones_after(raw: _Raw) -> bool:
+        """True when a chip of ``raw`` shifted out only 1s from a long pulse on, as a chip
+        that powered down in that pulse does (its DOUT goes high). A good word looks like that
+        with probability 2**-(24 - k) for a long pulse k: then a good word is dropped, never a
+        bad one kept. The 25th pulse comes after the last bit: a power-down there loses
+        nothing."""
+        assert raw.words is not None and raw.long_at is not None
+        for k in raw.long_at:
+            if k >= 24:
+                continue
+            ones = (1 << (24 - k)) - 1
+            if any((raw.ready >> c) & 1 and raw.words[c] & ones == ones for c in range(N_CHANNELS)):
+                return True
+        return False
 
     def _is_spike(self, x: int, left: int | None, right: int | None) -> bool:
         """Median-of-3 outlier test against the last accepted value and the next reading.
@@ -298,7 +322,7 @@ class HX711Array(LoadCellSource):
     def _read_raw(self, *, presleep: bool = True) -> _Raw:
         alive = self._alive_mask()
         ready, t_ns = self._wait_ready(presleep=presleep)
-        words, longest_pulse_ns, low_seen = self._clock_word(ready)
+        words, longest_pulse_ns, long_at, low_seen = self._clock_word(ready)
         values = [0] * N_CHANNELS
         status = [_NOT_READY] * N_CHANNELS
         glitch = longest_pulse_ns > SCK_HIGH_LIMIT_NS
@@ -347,9 +371,13 @@ class HX711Array(LoadCellSource):
             if alive and ready & alive == alive and self._last_frame_ns:
                 # A complete frame: learn the period (the slowest chip's) for the next wait.
                 dt = t_ns - self._last_frame_ns
-                if abs(dt - self._period_ns) < self._period_ns // 8:
-                    # Only near-nominal intervals: a late wake-up must not stretch the
-                    # estimate, or the next sleep overshoots and loses samples.
+                if abs(dt - self._period_ns) < self._period_ns // 4:
+                    # Only intervals within 25 % of the estimate, slowly: a late wake-up must
+                    # not stretch it much, or the next sleep overshoots and loses samples. The
+                    # band must be that wide: with an estimate too long (measured across a
+                    # stall) we wake at 0.8 of it and find the data waiting, so every
+                    # interval comes out at 0.8 of the estimate, and only a band that
+                    # takes those in brings it down.
                     self._period_ns += (dt - self._period_ns) // 16
                 elif dt > 3 * self._period_ns // 2:
                     # We came back too late (the process was not scheduled): the chips
@@ -357,7 +385,7 @@ class HX711Array(LoadCellSource):
                     self.missed_samples += round(dt / self._period_ns) - 1
             self._last_frame_ns = t_ns
         self.last_read_complete = bool(alive) and ready & alive == alive and not glitch
-        return _Raw(t_ns, values, status, ready, glitch)
+        return _Raw(t_ns, values, status, ready, glitch, words, long_at)
 
     def _alive_mask(self) -> int:
         return sum(1 << c for c in range(N_CHANNELS) if not self._health[c].disconnected)
@@ -428,12 +456,13 @@ class HX711Array(LoadCellSource):
             time.sleep(self.poll_interval_s)
         return ready, max(seen_at[c] for c in range(N_CHANNELS) if (ready >> c) & 1)
 
-    def _clock_word(self, ready: int) -> tuple[list[int], int, list[bool]]:
+    def _clock_word(self, ready: int) -> tuple[list[int], int, list[int], list[bool]]:
         """25 clock pulses (channel A, gain 128 next); every DOUT sampled after each pulse.
 
         DOUT is sampled after the falling edge, not while SCK is high, so SCK stays high for
         one GPIO call only (a few microseconds), far from the 60 us power-down limit.
-        Returns the eight 24-bit words, the longest pulse in ns, and for each channel
+        Returns the eight 24-bit words, the longest pulse in ns, the pulses (0-24) longer than
+        :data:`SCK_HIGH_LIMIT_NS`, and for each channel
         whether its DOUT was low during the read (for channels not in ``ready`` that means
         the chip got ready while the clock ran).
         """
@@ -446,10 +475,11 @@ class HX711Array(LoadCellSource):
         words = [0] * N_CHANNELS
         low_seen = [False] * N_CHANNELS
         longest = 0
+        long_at: list[int] = []
         gc_was_enabled = gc.isenabled()
         gc.disable()  # a garbage collection (milliseconds) mid-pulse would power the chips down
         try:
-            for _bit in range(24):
+            for bit in range(24):
                 # Timed from before the rising call to after the falling one: an upper bound
                 # of the high time, whatever part of the calls the edges fall in.
                 t0 = clock()
@@ -458,6 +488,8 @@ class HX711Array(LoadCellSource):
                 dt = clock() - t0
                 if dt > longest:
                     longest = dt
+                if dt > SCK_HIGH_LIMIT_NS:
+                    long_at.append(bit)
                 for c in range(N_CHANNELS):
                     b = inp(dout[c])
                     words[c] = (words[c] << 1) | b
@@ -475,7 +507,9 @@ class HX711Array(LoadCellSource):
             # after the last rising edge: it cannot be told which, so it counts as out of step.
             if not (ready >> c) & 1 and not low_seen[c] and inp(dout[c]) == 0:
                 low_seen[c] = True
-        return words, max(longest, dt), low_seen
+        if dt > SCK_HIGH_LIMIT_NS:
+            long_at.append(24)
+        return words, max(longest, dt), long_at, low_seen
 
     def _resync(self) -> None:
         """Reset every chip on the clock (SCK high > 60 us) so they shift in step again."""

@@ -103,6 +103,9 @@ class FakeHX711:
     ``value`` is the signed count the chip converts: an int, or a function of the
     conversion's monotonic time in ns (for steps, ramps, ...). ``noise_counts`` adds seeded
     Gaussian noise. ``phase`` (0-1) places the first conversion within the first period.
+    ``power_down_ns`` is this chip's power-down threshold (real chips differ a little around
+    the datasheet's 60 us) and ``settle_periods`` how many periods its first conversion takes
+    after a reset (datasheet: 4); both are there to test the driver beyond the datasheet.
     """
 
     def __init__(
@@ -117,8 +120,12 @@ class FakeHX711:
         phase: float = 0.0,
         spike_prob: float = 0.0,
         seed: int = 0,
+        power_down_ns: int = POWER_DOWN_NS,
+        settle_periods: float = 4.0,
     ) -> None:
         self.dout = dout
+        self.power_down_ns = power_down_ns
+        self.settle_periods = settle_periods
         self.sck = sck
         self.rate_sps = float(rate_sps)
         self.rate_low_sps = float(rate_low_sps) if rate_low_sps else self.rate_sps / 8.0
@@ -188,7 +195,7 @@ class FakeHX711:
             self._latch(self._to_latch)  # it was latched (and is now lost): keep the record
         self._base += self._epoch_conversions(now)
         self._period = self._period_for(self._rate_high)
-        self._t0 = now + 4 * self._period
+        self._t0 = now + int(self.settle_periods * self._period)
         self._latched = -1
         self._shift = 0
         self._to_latch = -1
@@ -224,7 +231,7 @@ class FakeHX711:
         """DOUT as the chip drives it; ``None`` when the line floats (chip unplugged)."""
         if self._disconnected:
             return None
-        if sck_high_since is not None and now - sck_high_since > POWER_DOWN_NS:
+        if sck_high_since is not None and now - sck_high_since > self.power_down_ns:
             return 1  # powered down
         if self._shift:
             if self._to_latch >= 0:
@@ -267,7 +274,7 @@ class FakeHX711:
     def falling(self, now: int, high_ns: int) -> None:
         if self._disconnected:
             return
-        if high_ns > POWER_DOWN_NS:
+        if high_ns > self.power_down_ns:
             self.powerdowns += 1
             self._reset(now)
 
@@ -487,7 +494,7 @@ class FakeBoard:
             return True
         since = self._sck_high_since.pop(ch, now)
         self.sck_high_ns.append(now - since)
-        if now - since > POWER_DOWN_NS:
+        if now - since > POWER_DOWN_NS // 2:  # rare: only then ask each chip its threshold
             for c in chips:
                 c.falling(now, now - since)
         return False

@@ -247,6 +247,20 @@ def test_missing_channel_is_named_others_keep_streaming_and_it_recovers(make_arr
     assert back and back[-1].counts[6] == VALUES[6]
 
 
+@pytest.mark.parametrize("factor", [3.0, 0.85])
+def test_a_wrong_period_estimate_is_corrected(make_array, factor: float) -> None:  # type: ignore[no-untyped-def]
+    """An estimate measured across a stall (too long: the driver would sleep through frames)
+    or too short comes back to the slowest chip's period, and the frame rate with it."""
+    board, array = make_array()
+    slowest = min(board.chips, key=lambda c: c.rate_sps)
+    array._period_ns = int(factor * 1e9 / slowest.rate_sps)
+    _read_for(array, 2.0)
+    assert array._period_ns == pytest.approx(1e9 / slowest.rate_sps, rel=0.03)
+    frames = _read_for(array, 2.0)
+    assert len(frames) / 2.0 == pytest.approx(slowest.rate_sps, rel=0.02)
+    assert all(f.invalid == 0 for f in frames)
+
+
 @settings(max_examples=25, deadline=None, derandomize=True)
 @given(
     seed=st.integers(0, 10_000),
@@ -324,16 +338,64 @@ def test_a_slow_pulse_that_did_not_power_the_chips_down_keeps_its_word(make_arra
     # Preempted for 50 us after the rising edge: the driver measures 56 us (over its 50 us
     # limit, it cannot know where in its two calls the edges fell) but SCK was high 53 us,
     # under the chips' 60 us: they did not power down, and the word is good.
+    # Values whose low byte is 0: no word ends in the run of 1s a chip that powered down
+    # shifts out, which the driver also looks for (a word that does is dropped, see below).
+    values = [123_392, -654_336, 8_388_352, -8_388_352, 256, -1_024, 399_872, -256]
+    assert all(v & 0xFF == 0 for v in values)
     board, array = make_array(
-        default_chips(PINS.dout, values=VALUES, noise_counts=0), board={"glitch_prob": 0.004, "glitch_us": 50.0, "seed": 2}
+        default_chips(PINS.dout, values=values, noise_counts=0), board={"glitch_prob": 0.004, "glitch_us": 50.0, "seed": 2}
     )
     powerdowns0 = [c.powerdowns for c in board.chips]  # start() resets them deliberately
     frames = _read_for(array, 1.5)
     assert board.glitches_injected > 0
     assert [c.powerdowns for c in board.chips] == powerdowns0
     assert array.timing_glitches == array.long_pulse_words_kept >= board.glitches_injected - 1
-    assert all(f.invalid == 0 and f.counts == tuple(VALUES) for f in frames)
+    assert all(f.invalid == 0 and f.counts == tuple(values) for f in frames)
     assert array.status()["long_pulse_words_kept"] == array.long_pulse_words_kept
+
+
+def test_a_slow_pulse_is_dropped_when_a_word_ends_like_a_power_down(make_array) -> None:  # type: ignore[no-untyped-def]
+    # The same slow pulses with the usual values: some words end, from the slow pulse on,
+    # in all 1s (-654 321 is 0xF6050F), as a chip's that powered down there would. Those are
+    # dropped (a good word lost), the others kept; no value is ever wrong.
+    board, array = make_array(
+        default_chips(PINS.dout, values=VALUES, noise_counts=0), board={"glitch_prob": 0.004, "glitch_us": 50.0, "seed": 2}
+    )
+    frames = _read_for(array, 1.5)
+    dropped = _dropped(frames)
+    assert 0 < dropped < array.timing_glitches
+    assert array.long_pulse_words_kept == array.timing_glitches - dropped
+    assert all(f.counts[i] == VALUES[i] for f in frames for i in range(8) if f.is_valid(i))
+
+
+@pytest.mark.parametrize(
+    ("case", "chip_options"),
+    [
+        ("period estimate three times too long", {}),
+        ("chips ready again one period after a power-down", {"settle_periods": 1.0}),
+        ("power-down thresholds 55 and 65 us", {"power_down_ns": None}),
+    ],
+)
+def test_no_word_read_across_a_power_down_is_kept(  # type: ignore[no-untyped-def]
+    make_array, case: str, chip_options: dict
+) -> None:
+    """Two signs of a power-down are checked: the chips not ready again within 1.5 periods,
+    and a word ending in 1s from the slow pulse on. No wrong value passes with a period
+    estimate far too long (the configured period bounds the window), with chips that defy
+    the datasheet and are ready one period after a power-down (only the 1s are left to see),
+    or with only some chips powering down."""
+    chips = default_chips(PINS.dout, values=VALUES, noise_counts=0)
+    for i, chip in enumerate(chips):
+        for key, value in chip_options.items():
+            setattr(chip, key, (55_000 if i % 2 else 65_000) if value is None else value)
+    glitch_us = 56.0 if "thresholds" in case else 150.0  # SCK high 59 us: over 55, under 65
+    board, array = make_array(chips, board={"glitch_prob": 0.004, "glitch_us": glitch_us, "seed": 3})
+    if "estimate" in case:
+        array._period_ns *= 3  # as after a stall while start() measured it
+    frames = _read_for(array, 2.0)
+    assert board.glitches_injected > 0 and max(c.powerdowns for c in board.chips) > 1
+    wrong = [(k, i) for k, f in enumerate(frames) for i in range(8) if f.is_valid(i) and f.counts[i] != VALUES[i]]
+    assert not wrong
 
 
 def test_timing_glitches_are_detected_and_never_pass_bad_words(make_array) -> None:  # type: ignore[no-untyped-def]
