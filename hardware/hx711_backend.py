@@ -137,6 +137,7 @@ class HX711Array(LoadCellSource):
         self._last_frame_ns = 0
         self._pending: _Raw | None = None
         self._frame_times: deque[int] = deque(maxlen=int(2 * rate_hz) + 1)  # ~2 s window
+        self._long_intervals: deque[int] = deque(maxlen=16)  # complete-frame intervals > 1.25 estimate
         self.frames_read = 0
         self.timing_glitches = 0
         self.long_pulse_words_kept = 0
@@ -322,7 +323,7 @@ class HX711Array(LoadCellSource):
     def _read_raw(self, *, presleep: bool = True) -> _Raw:
         alive = self._alive_mask()
         ready, t_ns = self._wait_ready(presleep=presleep)
-        words, longest_pulse_ns, long_at, low_seen = self._clock_word(ready)
+        words, longest_pulse_ns, long_at, low_seen, word_ns = self._clock_word(ready)
         values = [0] * N_CHANNELS
         status = [_NOT_READY] * N_CHANNELS
         glitch = longest_pulse_ns > SCK_HIGH_LIMIT_NS
@@ -360,9 +361,13 @@ class HX711Array(LoadCellSource):
                 values[c] = w - (1 << 24) if w & 0x800000 else w
                 status[c] = _OK
         self._update_dead(time.monotonic_ns())
-        if out_of_step:
-            # (also after a long pulse: if the chips did not power down, the one that got
-            # ready mid-read is still out of step)
+        settled_mid_word = glitch and word_ns > 2 * min(self._period_ns, self._nominal_period_ns)
+        if out_of_step or settled_mid_word:
+            # Out of step: also after a long pulse (if the chips did not power down, the one
+            # that got ready mid-read is still out of step). Settled mid-word: the chips may
+            # have powered down and then, while the process stalled, settled and started
+            # shifting a new conversion with the word's remaining pulses; all in step, so
+            # nothing else would tell, and the next word would start in its middle.
             self._resync()
         if glitch or out_of_step:
             # The chips are settling after a reset: wait for all of them afresh, as at start.
@@ -379,13 +384,31 @@ class HX711Array(LoadCellSource):
                     # interval comes out at 0.8 of the estimate, and only a band that
                     # takes those in brings it down.
                     self._period_ns += (dt - self._period_ns) // 16
-                elif dt > 3 * self._period_ns // 2:
+                    self._long_intervals.clear()
+                else:
+                    self._adopt_if_too_short(dt)
+                # Against the configured period (the chips run at it or up to 16 % faster),
+                # not the estimate, which may be off while it converges; the learnt one only
+                # when the chips run at another rate than configured.
+                ref = self._period_ns if self.rate_warning else self._nominal_period_ns
+                if dt > 3 * ref // 2:
                     # We came back too late (the process was not scheduled): the chips
                     # overwrote conversions we never read. Count them, they are lost frames.
-                    self.missed_samples += round(dt / self._period_ns) - 1
+                    self.missed_samples += round(dt / ref) - 1
             self._last_frame_ns = t_ns
         self.last_read_complete = bool(alive) and ready & alive == alive and not glitch
         return _Raw(t_ns, values, status, ready, glitch, words, long_at)
+
+    def _adopt_if_too_short(self, dt: int) -> None:
+        """An estimate far too short (a stall while start-up measured it) is not learnt from:
+        every interval lies beyond the band. When most recent intervals do, take their
+        median. (Too long corrects itself: the intervals then come out at 0.8 of it.)"""
+        if dt > self._period_ns + self._period_ns // 4:
+            self._long_intervals.append(dt)
+            if len(self._long_intervals) >= 12:
+                ordered = sorted(self._long_intervals)
+                self._period_ns = ordered[len(ordered) // 2]
+                self._long_intervals.clear()
 
     def _alive_mask(self) -> int:
         return sum(1 << c for c in range(N_CHANNELS) if not self._health[c].disconnected)
@@ -418,7 +441,10 @@ class HX711Array(LoadCellSource):
             # must not drop a live chip, which would cost a resync and four settling periods).
             # The price: while one chip is late, the others lose samples (measured on the
             # fake chips: 8 of the slowest's 24 conversions in the 0.3 s before it is dead).
-            deadline = max(self._last_frame_ns + 2 * period, call_start + period)
+            # (At least two configured periods: an estimate far too short must not make
+            # every chip late, or no complete frame would ever correct it.)
+            patience = 2 * max(period, self._nominal_period_ns)
+            deadline = max(self._last_frame_ns + patience, call_start + period)
         else:
             deadline = call_start + (SETTLING_PERIODS + 2) * period
         give_up = call_start + int(self.array_timeout_s * 1e9)
@@ -456,15 +482,15 @@ class HX711Array(LoadCellSource):
             time.sleep(self.poll_interval_s)
         return ready, max(seen_at[c] for c in range(N_CHANNELS) if (ready >> c) & 1)
 
-    def _clock_word(self, ready: int) -> tuple[list[int], int, list[int], list[bool]]:
+    def _clock_word(self, ready: int) -> tuple[list[int], int, list[int], list[bool], int]:
         """25 clock pulses (channel A, gain 128 next); every DOUT sampled after each pulse.
 
         DOUT is sampled after the falling edge, not while SCK is high, so SCK stays high for
         one GPIO call only (a few microseconds), far from the 60 us power-down limit.
         Returns the eight 24-bit words, the longest pulse in ns, the pulses (0-24) longer than
-        :data:`SCK_HIGH_LIMIT_NS`, and for each channel
-        whether its DOUT was low during the read (for channels not in ``ready`` that means
-        the chip got ready while the clock ran).
+        :data:`SCK_HIGH_LIMIT_NS`, for each channel whether its DOUT was low during the read
+        (for channels not in ``ready`` that means the chip got ready while the clock ran),
+        and how long the 25 pulses took in ns.
         """
         assert self._gpio is not None
         out = self._gpio.output
@@ -478,6 +504,7 @@ class HX711Array(LoadCellSource):
         long_at: list[int] = []
         gc_was_enabled = gc.isenabled()
         gc.disable()  # a garbage collection (milliseconds) mid-pulse would power the chips down
+        start = clock()
         try:
             for bit in range(24):
                 # Timed from before the rising call to after the falling one: an upper bound
@@ -498,7 +525,8 @@ class HX711Array(LoadCellSource):
             t0 = clock()
             out(sck, 1)  # 25th pulse: ends the word, selects channel A gain 128
             out(sck, 0)
-            dt = clock() - t0
+            end = clock()
+            dt = end - t0
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -509,7 +537,7 @@ class HX711Array(LoadCellSource):
                 low_seen[c] = True
         if dt > SCK_HIGH_LIMIT_NS:
             long_at.append(24)
-        return words, max(longest, dt), long_at, low_seen
+        return words, max(longest, dt), long_at, low_seen, end - start
 
     def _resync(self) -> None:
         """Reset every chip on the clock (SCK high > 60 us) so they shift in step again."""

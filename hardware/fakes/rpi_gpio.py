@@ -494,8 +494,8 @@ class FakeBoard:
             return True
         since = self._sck_high_since.pop(ch, now)
         self.sck_high_ns.append(now - since)
-        if now - since > POWER_DOWN_NS // 2:  # rare: only then ask each chip its threshold
-            for c in chips:
+        if now - since > min(c.power_down_ns for c in chips):
+            for c in chips:  # each chip applies its own threshold
                 c.falling(now, now - since)
         return False
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
@@ -247,18 +248,69 @@ def test_missing_channel_is_named_others_keep_streaming_and_it_recovers(make_arr
     assert back and back[-1].counts[6] == VALUES[6]
 
 
-@pytest.mark.parametrize("factor", [3.0, 0.85])
+@pytest.mark.parametrize("factor", [3.0, 0.85, 0.6, 0.4])
 def test_a_wrong_period_estimate_is_corrected(make_array, factor: float) -> None:  # type: ignore[no-untyped-def]
-    """An estimate measured across a stall (too long: the driver would sleep through frames)
-    or too short comes back to the slowest chip's period, and the frame rate with it."""
+    """An estimate measured across a stall at start-up comes back to the slowest chip's
+    period, and the frame rate with it. Too long, the driver sleeps through conversions
+    meanwhile (and counts them); too short, it loses nothing and counts nothing."""
     board, array = make_array()
     slowest = min(board.chips, key=lambda c: c.rate_sps)
     array._period_ns = int(factor * 1e9 / slowest.rate_sps)
-    _read_for(array, 2.0)
+    n0 = slowest.conversions()
+    recovering = _read_for(array, 2.0)
     assert array._period_ns == pytest.approx(1e9 / slowest.rate_sps, rel=0.03)
+    lost = slowest.conversions() - n0 - len(recovering)
+    if factor > 1:
+        assert lost > 0 and array.missed_samples == pytest.approx(lost, abs=0.2 * lost + 1)
+    else:
+        assert lost <= 1 and array.missed_samples == array.resyncs == 0
     frames = _read_for(array, 2.0)
     assert len(frames) / 2.0 == pytest.approx(slowest.rate_sps, rel=0.02)
     assert all(f.invalid == 0 for f in frames)
+
+
+@pytest.mark.parametrize("pulse", [2, 14, 22])
+@pytest.mark.parametrize("stall_ms", [45.0, 70.0])
+def test_chips_that_settle_during_a_stalled_word_are_reset(  # type: ignore[no-untyped-def]
+    make_array, pulse: int, stall_ms: float
+) -> None:
+    """A pulse over 60 us powers the chips down; if the process then stalls (SCK low) for
+    longer than their settling, they start shifting a new conversion with the word's last
+    pulses, all in step. The next word would start mid-word: the chips must be reset."""
+    board, array = make_array()
+    [array.read_frame() for _ in range(20)]
+    clock = hx711_backend.time
+    gpio = array._gpio
+    sck = array.pins.sck
+    state = {"rises": 0, "armed": True, "stall_next_read": False}
+
+    def output(channel: int, value: int) -> None:
+        if state["armed"] and channel == sck:
+            if value:
+                state["rises"] += 1
+                if state["rises"] == pulse + 1:
+                    gpio.output(channel, value)
+                    clock.advance(150_000)  # preempted with SCK high: the chips power down
+                    return
+            elif state["rises"] == pulse + 1:
+                gpio.output(channel, value)
+                state["armed"], state["stall_next_read"] = False, True
+                return
+        gpio.output(channel, value)
+
+    def input_(channel: int) -> int:
+        if state["stall_next_read"]:
+            state["stall_next_read"] = False
+            clock.advance(int(stall_ms * 1e6))  # preempted again, SCK low, mid-word
+        return gpio.input(channel)
+
+    array._gpio = types.SimpleNamespace(output=output, input=input_, cleanup=gpio.cleanup)
+    frames = [array.read_frame() for _ in range(30)]
+    assert not state["armed"] and max(c.powerdowns for c in board.chips) > 1
+    assert array.resyncs >= 1
+    wrong = [(k, i) for k, f in enumerate(frames) for i in range(8) if f.is_valid(i) and f.counts[i] != VALUES[i]]
+    assert not wrong
+    assert frames[-1].invalid == 0
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)
