@@ -137,7 +137,11 @@ class HX711Array(LoadCellSource):
         self._last_frame_ns = 0
         self._pending: _Raw | None = None
         self._frame_times: deque[int] = deque(maxlen=int(2 * rate_hz) + 1)  # ~2 s window
-        self._long_intervals: deque[int] = deque(maxlen=16)  # complete-frame intervals > 1.25 estimate
+        # complete-frame intervals beyond the learning band, longer and shorter
+        self._long_intervals: deque[int] = deque(maxlen=16)
+        self._short_intervals: deque[int] = deque(maxlen=16)
+        self._found_waiting = False  # the last wait found every live chip ready at its first poll
+        self._late_streak = 0  # complete frames in a row found waiting
         self.frames_read = 0
         self.timing_glitches = 0
         self.long_pulse_words_kept = 0
@@ -372,43 +376,60 @@ class HX711Array(LoadCellSource):
         if glitch or out_of_step:
             # The chips are settling after a reset: wait for all of them afresh, as at start.
             self._last_frame_ns = 0
+            self._long_intervals.clear()
+            self._short_intervals.clear()
+            self._late_streak = 0
         else:
             if alive and ready & alive == alive and self._last_frame_ns:
                 # A complete frame: learn the period (the slowest chip's) for the next wait.
                 dt = t_ns - self._last_frame_ns
-                if abs(dt - self._period_ns) < self._period_ns // 4:
-                    # Only intervals within 25 % of the estimate, slowly: a late wake-up must
-                    # not stretch it much, or the next sleep overshoots and loses samples. The
-                    # band must be that wide: with an estimate too long (measured across a
-                    # stall) we wake at 0.8 of it and find the data waiting, so every
-                    # interval comes out at 0.8 of the estimate, and only a band that
-                    # takes those in brings it down.
-                    self._period_ns += (dt - self._period_ns) // 16
-                    self._long_intervals.clear()
-                else:
-                    self._adopt_if_too_short(dt)
-                # Against the configured period (the chips run at it or up to 16 % faster),
-                # not the estimate, which may be off while it converges; the learnt one only
-                # when the chips run at another rate than configured.
-                ref = self._period_ns if self.rate_warning else self._nominal_period_ns
+                # Missed samples: against the learnt period when it is plausible (the chips
+                # run at the configured rate or up to 16 % faster) or the chips run at another
+                # rate than configured; otherwise the estimate is still converging.
+                nominal = self._nominal_period_ns
+                plausible = 8 * nominal // 10 <= self._period_ns <= 21 * nominal // 20
+                ref = self._period_ns if self.rate_warning or plausible else nominal
                 if dt > 3 * ref // 2:
                     # We came back too late (the process was not scheduled): the chips
                     # overwrote conversions we never read. Count them, they are lost frames.
                     self.missed_samples += round(dt / ref) - 1
+                self._learn_period(dt)
             self._last_frame_ns = t_ns
         self.last_read_complete = bool(alive) and ready & alive == alive and not glitch
         return _Raw(t_ns, values, status, ready, glitch, words, long_at)
 
-    def _adopt_if_too_short(self, dt: int) -> None:
-        """An estimate far too short (a stall while start-up measured it) is not learnt from:
-        every interval lies beyond the band. When most recent intervals do, take their
-        median. (Too long corrects itself: the intervals then come out at 0.8 of it.)"""
-        if dt > self._period_ns + self._period_ns // 4:
-            self._long_intervals.append(dt)
-            if len(self._long_intervals) >= 12:
-                ordered = sorted(self._long_intervals)
-                self._period_ns = ordered[len(ordered) // 2]
-                self._long_intervals.clear()
+    def _learn_period(self, dt: int) -> None:
+        """Follow the slowest chip's period from the interval between complete frames.
+
+        Intervals within 1/8 of the estimate move it by 1/16 of the difference: a stall
+        must not stretch it, or the next sleep overshoots and loses samples. An estimate
+        far off (start-up measured it across a stall) is corrected otherwise:
+
+        * too short (or somewhat too long), every interval lies beyond the band on one side:
+          when 12 recent ones do, with none inside the band between, their median is taken;
+        * too long, we wake (at 0.8 of it) after the data, every time: after 8 frames in a
+          row found waiting it is shortened by 1/8. (One found waiting now and then is the
+          system waking us late, and says nothing about the period.)
+        """
+        period = self._period_ns
+        if self._found_waiting:
+            self._late_streak += 1
+            if self._late_streak >= 8:
+                self._period_ns = max(period - period // 8, 1_000_000)
+                self._late_streak = 0
+            return
+        self._late_streak = 0
+        if abs(dt - period) < period // 8:
+            self._period_ns = period + (dt - period) // 16
+            self._long_intervals.clear()
+            self._short_intervals.clear()
+            return
+        off_band = self._long_intervals if dt > period else self._short_intervals
+        off_band.append(dt)
+        if len(off_band) >= 12:
+            self._period_ns = sorted(off_band)[len(off_band) // 2]
+            self._long_intervals.clear()
+            self._short_intervals.clear()
 
     def _alive_mask(self) -> int:
         return sum(1 << c for c in range(N_CHANNELS) if not self._health[c].disconnected)
@@ -443,7 +464,8 @@ class HX711Array(LoadCellSource):
             # fake chips: 8 of the slowest's 24 conversions in the 0.3 s before it is dead).
             # (At least two configured periods: an estimate far too short must not make
             # every chip late, or no complete frame would ever correct it.)
-            patience = 2 * max(period, self._nominal_period_ns)
+            floor = period if self.rate_warning else self._nominal_period_ns
+            patience = 2 * max(period, floor)
             deadline = max(self._last_frame_ns + patience, call_start + period)
         else:
             deadline = call_start + (SETTLING_PERIODS + 2) * period
@@ -452,6 +474,7 @@ class HX711Array(LoadCellSource):
             deadline = give_up  # until one comes back (then 2 periods, below)
         ready = 0
         seen_at = [0] * N_CHANNELS
+        first_poll = True
         while True:
             # A ready chip keeps DOUT low until clocked: poll only those not yet seen.
             now = time.monotonic_ns()
@@ -460,6 +483,9 @@ class HX711Array(LoadCellSource):
                     ready |= 1 << c
                     seen_at[c] = now
             now = time.monotonic_ns()
+            if first_poll:
+                self._found_waiting = bool(alive) and ready & alive == alive and not after_reset
+                first_poll = False
             if alive and ready & alive == alive:
                 if ready == ALL_CHANNELS or not after_reset:
                     break
@@ -567,6 +593,7 @@ class HX711Array(LoadCellSource):
         timeouts would fire on every frame. The probe's words (settling data) are dropped.
         """
         saved_timeout, saved_dead = self.array_timeout_s, self.dead_after_s
+        saved_missed = self.missed_samples  # the probe's intervals are not the stream's
         # Settling takes 4 periods at the chips' real rate, which may be 10 SPS (0.4 s).
         self.array_timeout_s = max(saved_timeout, 1.5)
         self.dead_after_s = max(saved_dead, 1.0)
@@ -588,6 +615,7 @@ class HX711Array(LoadCellSource):
             self.array_timeout_s, self.dead_after_s = saved_timeout, saved_dead
             raise
         self.array_timeout_s, self.dead_after_s = saved_timeout, saved_dead
+        self.missed_samples = saved_missed
         self._last_frame_ns = 0
         self._last_ready_ns = [time.monotonic_ns()] * N_CHANNELS
         if measured <= 0:
