@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calibration.model import NOMINAL_COUNTS_PER_N, Calibration
 from hardware.base import LoadCellFrame, LoadCellSource
@@ -94,6 +96,27 @@ def test_ring_buffer_reports_overrun() -> None:
     assert arrays["t_ns"].tolist() == list(range(15, 25))
     arrays, first, nxt = rb.read_since(22)
     assert first == 22 and arrays["counts"][:, 0].tolist() == [22, 23, 24]
+
+
+@settings(max_examples=60, deadline=None)
+@given(capacity=st.integers(8, 40), n=st.integers(0, 200), reads=st.lists(st.integers(0, 200), max_size=6))
+def test_ring_buffer_returns_exactly_the_frames_it_still_holds(capacity: int, n: int, reads: list[int]) -> None:
+    """Frames are staged and written in groups, across the wrap-around: whenever it is read,
+    and from wherever, the ring gives back every frame it still holds, unchanged."""
+    rb = RingBuffer(capacity)
+    read_at = sorted(set(reads))
+    for i in range(n + 1):
+        while read_at and read_at[0] == i:
+            since = read_at.pop(0) // 2
+            arrays, first, nxt = rb.read_since(since)
+            assert nxt == i and first == max(since, i - capacity, 0)
+            expected = list(range(first, i))
+            assert arrays["t_ns"].tolist() == [10 * k for k in expected]
+            assert arrays["counts"].tolist() == [[k + c for c in range(8)] for k in expected]
+            assert arrays["invalid"].tolist() == [k % 256 for k in expected]
+            assert arrays["loads_n"].tolist() == [[k / 2 + c for c in range(8)] for k in expected]
+        if i < n:
+            assert rb.append(10 * i, tuple(i + c for c in range(8)), i % 256, tuple(i / 2 + c for c in range(8))) == i
 
 
 def test_stalled_subscriber_never_blocks_acquisition_or_others() -> None:
