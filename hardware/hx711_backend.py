@@ -73,17 +73,21 @@ _OK, _NOT_READY, _SATURATED, _GLITCH = 0, 1, 2, 3
 class _Raw:
     """One clocked-out reading before spike rejection.
 
-    ``long_pulse``: a clock pulse of this word exceeded the limit; its values count only if
-    the next reading shows that the chips did not power down (see :meth:`HX711Array._finish`).
+    ``long_at``: the clock pulses (0-24) of this word over the limit; with any, its values
+    count only if the next reading shows that the chips did not power down (see
+    :meth:`HX711Array._finish`).
     """
 
     t_ns: int
     values: list[int]
     status: list[int]
-    ready: int = 0
-    long_pulse: bool = False
-    words: list[int] | None = None  # the raw 24-bit words (for the power-down test)
-    long_at: list[int] | None = None  # which pulses (0-24) were over the limit
+    ready: int
+    words: list[int]  # the raw 24-bit words (for the power-down test)
+    long_at: list[int]
+
+    @property
+    def long_pulse(self) -> bool:
+        return bool(self.long_at)
 
 
 class HX711Array(LoadCellSource):
@@ -140,7 +144,6 @@ class HX711Array(LoadCellSource):
         # complete-frame intervals beyond the learning band, longer and shorter
         self._long_intervals: deque[int] = deque(maxlen=16)
         self._short_intervals: deque[int] = deque(maxlen=16)
-        self._found_waiting = False  # the last wait found every live chip ready at its first poll
         self._late_streak = 0  # complete frames in a row found waiting
         self.frames_read = 0
         self.timing_glitches = 0
@@ -283,16 +286,17 @@ class HX711Array(LoadCellSource):
                 )
         return LoadCellFrame(cur.t_ns, tuple(self._last_good), invalid)
 
+    @property
+    def _shorter_period_ns(self) -> int:
+        """The learnt period or the configured one, whichever is shorter: what bounds the
+        power-down checks, so that an estimate measured too long cannot widen them."""
+        return min(self._period_ns, self._nominal_period_ns)
+
     def _stayed_up(self, cur: _Raw, nxt: _Raw) -> bool:
         """True when the chips of ``cur`` cannot have powered down during it: each of them
         was ready again for ``nxt`` within 1.5 periods (one that powered down is not ready
-        for four periods, and the wait after a long pulse holds for every live chip).
-
-        The period is the learnt one or the configured one, whichever is shorter: a learnt
-        estimate that came out too long (a stall while it was measured) must not widen the
-        window past the settling time."""
-        period = min(self._period_ns, self._nominal_period_ns)
-        return cur.ready & nxt.ready == cur.ready and nxt.t_ns - cur.t_ns <= 3 * period // 2
+        for four periods, and the wait after a long pulse holds for every live chip)."""
+        return cur.ready & nxt.ready == cur.ready and nxt.t_ns - cur.t_ns <= 3 * self._shorter_period_ns // 2
 
     @staticmethod
     def _shifted_ones_after(raw: _Raw) -> bool:
@@ -301,7 +305,6 @@ class HX711Array(LoadCellSource):
         with probability 2**-(24 - k) for a long pulse k: then a good word is dropped, never a
         bad one kept. The 25th pulse comes after the last bit: a power-down there loses
         nothing."""
-        assert raw.words is not None and raw.long_at is not None
         for k in raw.long_at:
             if k >= 24:
                 continue
@@ -326,7 +329,7 @@ class HX711Array(LoadCellSource):
 
     def _read_raw(self, *, presleep: bool = True) -> _Raw:
         alive = self._alive_mask()
-        ready, t_ns = self._wait_ready(presleep=presleep)
+        ready, t_ns, found_waiting = self._wait_ready(presleep=presleep)
         words, longest_pulse_ns, long_at, low_seen, word_ns = self._clock_word(ready)
         values = [0] * N_CHANNELS
         status = [_NOT_READY] * N_CHANNELS
@@ -365,7 +368,7 @@ class HX711Array(LoadCellSource):
                 values[c] = w - (1 << 24) if w & 0x800000 else w
                 status[c] = _OK
         self._update_dead(time.monotonic_ns())
-        settled_mid_word = glitch and word_ns > 2 * min(self._period_ns, self._nominal_period_ns)
+        settled_mid_word = glitch and word_ns > 2 * self._shorter_period_ns
         if out_of_step or settled_mid_word:
             # Out of step: also after a long pulse (if the chips did not power down, the one
             # that got ready mid-read is still out of step). Settled mid-word: the chips may
@@ -393,12 +396,12 @@ class HX711Array(LoadCellSource):
                     # We came back too late (the process was not scheduled): the chips
                     # overwrote conversions we never read. Count them, they are lost frames.
                     self.missed_samples += round(dt / ref) - 1
-                self._learn_period(dt)
+                self._learn_period(dt, found_waiting=found_waiting)
             self._last_frame_ns = t_ns
         self.last_read_complete = bool(alive) and ready & alive == alive and not glitch
-        return _Raw(t_ns, values, status, ready, glitch, words, long_at)
+        return _Raw(t_ns, values, status, ready, words, long_at)
 
-    def _learn_period(self, dt: int) -> None:
+    def _learn_period(self, dt: int, *, found_waiting: bool) -> None:
         """Follow the slowest chip's period from the interval between complete frames.
 
         Intervals within 1/8 of the estimate move it by 1/16 of the difference: a stall
@@ -412,7 +415,7 @@ class HX711Array(LoadCellSource):
           system waking us late, and says nothing about the period.)
         """
         period = self._period_ns
-        if self._found_waiting:
+        if found_waiting:
             self._late_streak += 1
             if self._late_streak >= 8:
                 self._period_ns = max(period - period // 8, 1_000_000)
@@ -434,11 +437,12 @@ class HX711Array(LoadCellSource):
     def _alive_mask(self) -> int:
         return sum(1 << c for c in range(N_CHANNELS) if not self._health[c].disconnected)
 
-    def _wait_ready(self, *, presleep: bool = True) -> tuple[int, int]:
+    def _wait_ready(self, *, presleep: bool = True) -> tuple[int, int, bool]:
         """Wait until every live chip has data (DOUT low), or the timeout.
 
-        Returns the mask of ready channels and the monotonic time the last of them was
-        seen ready (the frame's data-ready moment).
+        Returns the mask of ready channels, the monotonic time the last of them was seen
+        ready (the frame's data-ready moment), and whether they all were at the first poll
+        after a regular wait (we woke after the data).
         """
         assert self._gpio is not None
         inp = self._gpio.input
@@ -474,18 +478,16 @@ class HX711Array(LoadCellSource):
             deadline = give_up  # until one comes back (then 2 periods, below)
         ready = 0
         seen_at = [0] * N_CHANNELS
-        first_poll = True
+        first_poll_ns = 0
         while True:
             # A ready chip keeps DOUT low until clocked: poll only those not yet seen.
             now = time.monotonic_ns()
+            first_poll_ns = first_poll_ns or now
             for c in range(N_CHANNELS):
                 if not (ready >> c) & 1 and inp(dout[c]) == 0:
                     ready |= 1 << c
                     seen_at[c] = now
             now = time.monotonic_ns()
-            if first_poll:
-                self._found_waiting = bool(alive) and ready & alive == alive and not after_reset
-                first_poll = False
             if alive and ready & alive == alive:
                 if ready == ALL_CHANNELS or not after_reset:
                     break
@@ -506,7 +508,8 @@ class HX711Array(LoadCellSource):
                 )
             self._update_dead(now)
             time.sleep(self.poll_interval_s)
-        return ready, max(seen_at[c] for c in range(N_CHANNELS) if (ready >> c) & 1)
+        t_ready = max(seen_at[c] for c in range(N_CHANNELS) if (ready >> c) & 1)
+        return ready, t_ready, not after_reset and t_ready == first_poll_ns
 
     def _clock_word(self, ready: int) -> tuple[list[int], int, list[int], list[bool], int]:
         """25 clock pulses (channel A, gain 128 next); every DOUT sampled after each pulse.
