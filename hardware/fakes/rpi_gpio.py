@@ -190,7 +190,7 @@ class FakeHX711:
         return self.board.now() if self.board is not None else time.monotonic_ns()
 
     def _reset(self, now: int) -> None:
-        """Power-up reset: lose the word in progress, channel A gain 128, settle 4 periods."""
+        """Power-up reset: lose the word in progress, channel A gain 128, settle ``settle_periods``."""
         if self._to_latch >= 0:
             self._latch(self._to_latch)  # it was latched (and is now lost): keep the record
         self._base += self._epoch_conversions(now)
