@@ -47,7 +47,7 @@ SECTION = "hx711 backend"
 RUN_S = 5.0  # each package run
 OURS_RUN_S = 10.0
 CALL_COST_US = 3.0
-STALL_COUNT_S = 10.0  # how long to count this machine's stalls, right after our run
+STALL_COUNT_S = 5.0  # how long to count this machine's stalls, right before and right after our run
 STALL_S = 1.0  # one read of the package taking longer than this (real time) has stalled
 MAX_RUN_S = 6 * RUN_S  # bound on a package run, hung reads included
 DOUTS = (5, 6, 13, 19, 26, 16, 20, 21)
@@ -199,8 +199,11 @@ def _timeout(signum: int, frame: object) -> None:
 
 
 def run(report: Any) -> None:
+    # The host's stalls come and go from minute to minute: count them on both sides of our run.
+    stalls_before = _machine_stalls_per_s(STALL_COUNT_S)
     ours = _ours()
-    stalls = _machine_stalls_per_s(STALL_COUNT_S)
+    stalls_after = _machine_stalls_per_s(STALL_COUNT_S)
+    stalls = (stalls_before + stalls_after) / 2
     packages = {"api": _package(public_api=True), "read": _package(public_api=False)}
     chip = ours["chip_rate"]
     load = os.getloadavg()[0]
@@ -224,7 +227,8 @@ def run(report: Any) -> None:
     expected = stalls * ours["sck_high_share"]
     report.add(SECTION, "for reference: this machine's stalls over 60 us (waking 80 times/s)", stalls,
                "per s of running",
-               note=f"SCK was high {100 * ours['sck_high_share']:.2f} % of our run ({ours['pulses'] / ours['wall']:.0f} "
+               note=f"{stalls_before:.0f} before our run, {stalls_after:.0f} after; "
+               f"SCK was high {100 * ours['sck_high_share']:.2f} % of our run ({ours['pulses'] / ours['wall']:.0f} "
                f"pulses/s), so stalls alone would power the chips down about {expected:.2f} times/s; measured "
                f"{ours['powerdowns'] / ours['wall']:.2f}/s")
     report.add(SECTION, "our backend, frames with all 8 channels valid", ours["valid_rate"], "frames/s",
