@@ -152,7 +152,7 @@ def _load(report: Report) -> None:
                ok=result.percentile_ms(99) < 50)
     report.add(SECTION, "load: poll latency p99 after the first 2 s", result.percentile_ms(99, after_s=2), "ms",
                target="< 50 ms", ok=result.percentile_ms(99, after_s=2) < 50,
-               note="the first 2 s include 30 clients connecting at once")
+               note="the first 2 s include 10 viewers and 20 tablets connecting (the tablets within the first 0.25 s)")
     report.add(SECTION, "load: acquisition frames dropped in the trial", dropped, "frames", target="= 0",
                ok=dropped == 0 and status["state"] == "saved",
                note=f"stored {stored} of {expected}; reader errors {health['errors'] - errors0}; state {status['state']}")
