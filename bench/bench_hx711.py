@@ -68,7 +68,7 @@ def _ours() -> dict[str, Any]:
         slowest = min(board.chips, key=lambda c: c.rate_sps)
         array.read_frame()
         n0 = slowest.conversions()
-        pulses0, high0 = len(board.sck_high_ns), sum(board.sck_high_ns)
+        board.sck_high_ns.clear()  # from here on, the pulses of the run only
         powerdowns0 = slowest.powerdowns  # one long pulse powers every chip on the clock down
         cpu0, real0, excluded0 = time.process_time(), time.monotonic(), clock.excluded_ns
         t0 = clock.monotonic()
@@ -93,8 +93,8 @@ def _ours() -> dict[str, Any]:
         cpu = time.process_time() - cpu0 - overhead
         produced = slowest.conversions() - n0
         powerdowns = slowest.powerdowns - powerdowns0
-        pulses = len(board.sck_high_ns) - pulses0
-        high_ns = sum(board.sck_high_ns) - high0  # (the deque holds far more than a run's pulses)
+        pulses = len(board.sck_high_ns)
+        high_ns = sum(board.sck_high_ns)
         array.stop()
         return {
             "rate": frames / wall, "valid_rate": (frames - invalid) / wall, "chip_rate": slowest.rate_sps,
@@ -114,7 +114,7 @@ def _machine_stalls_per_s(seconds: float) -> float:
     from a thread running the driver's pattern (wake 80 times a second, run 1 ms), per second
     of running. A clock pulse that such a stall lands in powers the chips down, whatever
     the driver does. (A thread that never sleeps sees fewer: on the build machine, a virtual
-    machine, stalls come more often in the first milliseconds after a wake-up.)"""
+    machine, stalls come more often to a thread that has just woken.)"""
     clock = time.perf_counter_ns
     stalls = running_ns = 0
     tick = time.monotonic()
