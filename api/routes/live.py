@@ -8,8 +8,12 @@ in batches, at most ``max_hz`` messages per second (default 50, i.e. every sampl
 of an 80 Hz source arrives within about 20 ms).
 
 Auth: ``Authorization: Bearer <token>`` or ``?token=<token>`` (browsers cannot set
-WebSocket headers); loopback clients need none when configured so. A refused
-connection is closed with code 1008 (policy violation).
+WebSocket headers); loopback clients need none when configured so. A connection
+without a valid token (or with a bad ``max_hz``) is closed with code 1008 (policy
+violation) and the reason; while the station is still starting, with 1013 (try again
+later). Refused connections are accepted first and then closed: a socket closed
+before its handshake reaches a browser as code 1006 with no reason, which a tablet
+cannot tell from a dropped network.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from api import API_PREFIX
 from api.auth import authenticate, check_role
 from api.routes.geometry import geometry_in_use
-from station.errors import StationError
+from station.errors import AuthError, ForbiddenError, StationError
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=API_PREFIX, tags=["live"])
@@ -35,6 +39,12 @@ router = APIRouter(prefix=API_PREFIX, tags=["live"])
 QUEUE_SAMPLES = 120
 #: A client whose socket does not take a message for this long is disconnected.
 SEND_TIMEOUT_S = 5.0
+#: Close codes (RFC 6455, section 7.4.1).
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TRY_AGAIN_LATER = 1013
+#: A close frame's reason is at most 123 bytes.
+CLOSE_REASON_BYTES = 123
+
 #: How often the recording state is refreshed from the recorder (shared by all clients).
 STATE_TTL_S = 0.02
 
@@ -63,18 +73,25 @@ def recording_state(recorder: Any) -> dict[str, Any] | None:
 @router.websocket("/live")
 async def live(websocket: WebSocket, max_hz: float = 50.0) -> None:
     """Stream ``{"type": "samples", "samples": [...], "recording": {...}, "dropped": n}``."""
-    station = getattr(websocket.app.state, "station", None)
+    station: Any = getattr(websocket.app.state, "station", None)
     settings = websocket.app.state.settings
-    try:
-        if station is None or station.acquisition is None:
-            raise StationError("the station is not running yet")
-        principal = authenticate(websocket, station.store, loopback_without_token=settings.loopback_without_token)
-        check_role(principal, "coach")
-    except StationError as exc:
-        await websocket.close(code=1008, reason=exc.message[:120])
-        return
-    if not 1.0 <= max_hz <= 200.0:
-        await websocket.close(code=1008, reason="max_hz must be between 1 and 200")
+    refusal: tuple[int, str] | None = None
+    if station is None or station.acquisition is None:
+        refusal = (CLOSE_TRY_AGAIN_LATER, "the station is not running yet")
+    else:
+        try:
+            principal = authenticate(websocket, station.store, loopback_without_token=settings.loopback_without_token)
+            check_role(principal, "coach")
+        except (AuthError, ForbiddenError) as exc:
+            refusal = (CLOSE_POLICY_VIOLATION, exc.message)
+        except StationError as exc:  # e.g. the database could not check the token: not the client's fault
+            refusal = (CLOSE_TRY_AGAIN_LATER, exc.message)
+    if refusal is None and not 1.0 <= max_hz <= 200.0:
+        refusal = (CLOSE_POLICY_VIOLATION, "max_hz must be between 1 and 200")
+    if refusal is not None:
+        code, reason = refusal
+        await websocket.accept()
+        await websocket.close(code=code, reason=reason.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore"))
         return
     await websocket.accept()
     loop = asyncio.get_running_loop()
@@ -126,7 +143,7 @@ async def live(websocket: WebSocket, max_hz: float = 50.0) -> None:
     except TimeoutError:
         log.warning("live client %s stopped reading; disconnecting it", principal.name)
         with contextlib.suppress(Exception):
-            await websocket.close(code=1013, reason="too slow")
+            await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="too slow")
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:

@@ -12,7 +12,9 @@ import pytest
 import websockets
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.routes import live
+from station.runtime import Station
 from tests.api.conftest import Tokens
 from tests.api.servers import serve_in_thread
 from tests.reliability.load import slow_client
@@ -56,6 +58,36 @@ def test_bad_rate_parameter_is_refused(client: TestClient, tokens: Tokens) -> No
     with pytest.raises(WebSocketDisconnect) as exc, client.websocket_connect(f"/api/v1/live?token={tokens.coach}&max_hz=0") as ws:
         ws.receive_json()
     assert exc.value.code == 1008
+
+
+async def _close_of(url: str) -> tuple[int | None, str]:
+    """Connect as a browser would and return the close code and reason."""
+    try:
+        async with websockets.connect(url, open_timeout=10) as ws:
+            await asyncio.wait_for(ws.recv(), 10)
+    except websockets.exceptions.ConnectionClosed as exc:
+        return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
+    raise AssertionError(f"{url} was not closed")
+
+
+def test_refusals_reach_a_real_client_with_their_code_and_reason(
+    settings: Any, station: Any, tokens: Tokens
+) -> None:
+    """Over a real server (not the in-process test client): a socket closed before
+    its handshake reaches browsers as 1006 with no reason, so refusals are accepted
+    first and then closed with their code and reason."""
+    unstarted = Station(settings, camera=False)  # no acquisition yet, as while starting up
+    tablets_only = settings.model_copy(update={"loopback_without_token": False})
+    for app_station, query, code, words in [
+        (station, "?token=wrong", 1008, "token"),
+        (station, "", 1008, "token"),
+        (station, f"?token={tokens.coach}&max_hz=0", 1008, "max_hz"),
+        (unstarted, f"?token={tokens.coach}", 1013, "not running"),
+    ]:
+        with serve_in_thread(create_app(tablets_only, station=app_station)) as base:
+            got_code, reason = asyncio.run(_close_of(base.replace("http", "ws") + "/api/v1/live" + query))
+        assert got_code == code, (query, got_code, reason)
+        assert words in reason, (query, reason)
 
 
 async def _collect(url: str, duration_s: float) -> list[dict[str, Any]]:

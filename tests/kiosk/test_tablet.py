@@ -4,6 +4,7 @@ coach token from the settings page it works, and admin-only parts stay hidden.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ def test_token_from_settings_lets_a_coach_in(browser: Any, tablet_server: tuple[
         page.click("[data-nav=settings]")
         page.fill("#token", "not-a-valid-token")
         page.tap("#save-token")
-        page.wait_for_selector("[data-banner=auth]")  # still refused
+        page.wait_for_selector("#toast:not([hidden])")  # the station answered
+        assert page.is_visible("[data-banner=auth]")  # still refused
         page.fill("#token", secret)
         page.tap("#save-token")
         page.wait_for_selector("[data-banner=auth]", state="detached", timeout=10_000)
@@ -92,5 +94,98 @@ def test_a_coach_tablet_draws_the_stations_geometry(browser: Any, tablet_server:
         assert not page.is_visible("[data-nav=admin]")  # still a coach
         page.wait_for_function("window.__kiosk.stream.geometry !== null", timeout=10_000)
         assert page.evaluate("window.__kiosk.stream.geometry.plates") == moved["plates"]
+    finally:
+        context.close()
+
+
+def _slow_answers_for(secret: str, delay_ms: int) -> str:
+    """An init script: the page gets the station's answers to requests carrying
+    ``secret`` ``delay_ms`` late, as over a slow Wi-Fi link (the station answers at
+    once; only this tablet hears it late)."""
+    return f"""
+      const realFetch = window.fetch;
+      window.fetch = async (url, init) => {{
+        const res = await realFetch(url, init);
+        const auth = (init && init.headers && init.headers.Authorization) || "";
+        if (auth.includes({secret!r})) await new Promise((r) => setTimeout(r, {delay_ms}));
+        return res;
+      }};"""
+
+
+def test_typing_a_token_while_the_last_one_is_checked_keeps_what_is_typed(
+    browser: Any, tablet_server: tuple[str, Station]
+) -> None:
+    """Saving a token re-checks the tablet's access; what is typed meanwhile stays
+    in the field (the view used to be drawn again with the saved token)."""
+    url, station = tablet_server
+    assert station.store is not None
+    secret, _ = station.store.create_token(name="tablet-typing", role="coach")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    context.add_init_script("localStorage.setItem('stance.lang', 'en');" + _slow_answers_for("not-a-valid-token", 800))
+    page = context.new_page()
+    try:
+        page.goto(url + "/#settings")
+        page.wait_for_selector("[data-banner=auth]", timeout=10_000)
+        page.fill("#token", "not-a-valid-token")
+        page.tap("#save-token")
+        page.fill("#token", secret)  # while the station's answer is on its way
+        page.wait_for_selector("#toast:not([hidden])", timeout=10_000)  # the answer came
+        assert page.input_value("#token") == secret
+        page.tap("#save-token")
+        page.wait_for_selector("[data-banner=auth]", state="detached", timeout=10_000)
+        page.wait_for_function("window.__kioskLive.samples > 20", timeout=10_000)
+        assert page.evaluate("localStorage.getItem('stance.token')") == secret
+    finally:
+        context.close()
+
+
+def test_late_answers_for_a_token_saved_before_are_ignored(browser: Any, tablet_server: tuple[str, Station]) -> None:
+    """An admin token saved and at once replaced by a coach's: the admin token's
+    answers, arriving last, must not show the admin tab to the coach."""
+    url, station = tablet_server
+    assert station.store is not None
+    admin_secret, _ = station.store.create_token(name="tablet-admin-first", role="admin")
+    coach_secret, _ = station.store.create_token(name="tablet-coach-then", role="coach")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    context.add_init_script("localStorage.setItem('stance.lang', 'en');" + _slow_answers_for(admin_secret, 800))
+    page = context.new_page()
+    try:
+        page.goto(url + "/#settings")
+        page.wait_for_selector("[data-banner=auth]", timeout=10_000)
+        page.fill("#token", admin_secret)
+        page.tap("#save-token")
+        page.fill("#token", coach_secret)
+        page.tap("#save-token")
+        page.wait_for_selector("[data-banner=auth]", state="detached", timeout=10_000)
+        time.sleep(1.5)  # the admin token's answers have come by now
+        assert page.evaluate("window.__kiosk.isAdmin") is False
+        assert not page.is_visible("[data-nav=admin]")
+        assert page.evaluate("localStorage.getItem('stance.token')") == coach_secret
+    finally:
+        context.close()
+
+
+def test_a_refused_live_stream_says_so_and_does_not_hammer_the_station(
+    browser: Any, tablet_server: tuple[str, Station]
+) -> None:
+    """With a revoked token the live stream is closed with 1008 and its reason (not
+    the 1006 of a socket closed before its handshake), the page says the token is
+    refused, and it does not retry with the same token."""
+    url, station = tablet_server
+    assert station.store is not None
+    secret, _ = station.store.create_token(name="tablet-revoked", role="coach")
+    station.store.revoke_token("tablet-revoked")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    context.add_init_script(f"localStorage.setItem('stance.lang', 'en'); localStorage.setItem('stance.token', '{secret}')")
+    page = context.new_page()
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws) if "/api/v1/live" in ws.url else None)
+    try:
+        page.goto(url + "/")
+        page.wait_for_function("window.__kiosk && window.__kiosk.stream.closeCode === 1008", timeout=10_000)
+        assert page.is_visible("[data-banner=auth]")
+        time.sleep(3.0)  # a retry would have come after 0.5, 1 and 2 s
+        assert len(sockets) == 1
+        assert page.evaluate("window.__kioskLive.samples") == 0
     finally:
         context.close()

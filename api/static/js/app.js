@@ -4,7 +4,7 @@
 // the kiosk stay in step: whoever starts a test, every screen follows it.
 import { api } from "./api.js";
 import { initI18n, applyI18n, t, setLang, currentLang, num } from "./i18n.js";
-import { LiveStream, CONTACT_N } from "./live.js";
+import { LiveStream, CONTACT_N, REFUSED } from "./live.js";
 import { h, fill, add, currentAthlete, DEFAULT_GEOMETRY } from "./util.js";
 import * as athletes from "./views/athletes.js";
 import * as test from "./views/test.js";
@@ -43,7 +43,9 @@ const ctx = {
     ctx.toast(e && e.detail ? `${e.detail}${e.hint ? ` — ${e.hint}` : ""}` : String(e));
   },
   refreshChrome,
-  reload: async () => { await loadAccess(); ctx.stream.reconnect(); route(); },
+  // After a token change (settings). The settings view is not drawn again: it would
+  // replace a token being typed with the one just saved.
+  reload: async () => { if (await loadAccess()) { ctx.stream.reconnect(); refreshChrome(); } },
 };
 window.__kiosk = ctx; // tests and the benchmark look at it
 
@@ -122,7 +124,7 @@ function checkSteppedOff(msg) {
 
 ctx.stream.listeners.add((msg) => {
   if (msg.type === "closed") {
-    if (ctx.stream.closeCode === 1008) setBanner("auth", "error", t("banner.auth"), t("banner.auth_todo"));
+    if (ctx.stream.closeCode === REFUSED) setBanner("auth", "error", t("banner.auth"), t("banner.auth_todo"));
     return;
   }
   clearBanner("auth");
@@ -171,22 +173,19 @@ async function route() {
   } catch (e) { clearTimeout(shown); loading.hidden = true; ctx.error(e); root.dataset.ready = "error"; }
 }
 
+let accessSeq = 0;
+/** Protocols, geometry and role with the current token; false when a newer call
+ *  (a token saved again meanwhile) made this one's answers old news. */
 async function loadAccess() {
-  try {
-    const p = await api("protocols");
-    ctx.protocols = p.protocols;
-    clearBanner("auth");
-  } catch (e) { ctx.error(e); }
-  try {
-    // the geometry in use, readable with any token (GET /calibration is admin-only)
-    const g = await api("geometry");
-    if (g && g.plates) ctx.geometry = g;
-  } catch (e) { /* keep the default geometry */ }
-  try {
-    const c = await api("calibration");
-    ctx.isAdmin = true;
-    if (c.in_use && c.in_use.geometry && c.in_use.geometry.plates) ctx.geometry = c.in_use.geometry;
-  } catch (e) { ctx.isAdmin = false; }
+  const seq = ++accessSeq;
+  // the geometry in use is readable with any token (GET /calibration is admin-only)
+  const [p, g, c] = await Promise.allSettled([api("protocols"), api("geometry"), api("calibration")]);
+  if (seq !== accessSeq) return false;
+  if (p.status === "fulfilled") { ctx.protocols = p.value.protocols; clearBanner("auth"); } else ctx.error(p.reason);
+  if (g.status === "fulfilled" && g.value && g.value.plates) ctx.geometry = g.value;
+  ctx.isAdmin = c.status === "fulfilled";
+  if (ctx.isAdmin && c.value.in_use && c.value.in_use.geometry && c.value.in_use.geometry.plates) ctx.geometry = c.value.in_use.geometry;
+  return true;
 }
 
 async function main() {

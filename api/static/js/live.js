@@ -34,6 +34,9 @@ class Trail {
   }
 }
 
+/** The server's close code for a connection without a valid token. */
+export const REFUSED = 1008;
+
 /** One reconnecting WebSocket shared by every view. */
 export class LiveStream {
   constructor() {
@@ -54,7 +57,7 @@ export class LiveStream {
     if (this.ws) return;
     const ws = new WebSocket(liveUrl(50));
     this.ws = ws;
-    ws.onopen = () => { counters.connected = true; this.retryMs = 500; this.closeCode = null; this.connectedAt = performance.now(); };
+    ws.onopen = () => { counters.connected = true; this.closeCode = null; this.connectedAt = performance.now(); };
     ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data));
     ws.onclose = (ev) => {
       if (this.ws !== ws) return; // a socket replaced by reconnect(): its end is old news
@@ -64,6 +67,9 @@ export class LiveStream {
       this.latest = null;
       for (const fn of this.listeners) fn({ type: "closed" });
       clearTimeout(this.retryTimer);
+      // 1008: refused (no token, or a wrong one). The same token would be refused
+      // again; saving a token in the settings calls reconnect().
+      if (ev.code === REFUSED) return;
       this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 5000);
     };
@@ -81,6 +87,7 @@ export class LiveStream {
 
   onMessage(msg) {
     if (msg.type === "hello") {
+      this.retryMs = 500; // accepted (a refused socket opens too, then closes at once)
       this.rateHz = msg.rate_hz || 80;
       if (msg.geometry && msg.geometry.plates) { this.geometry = msg.geometry; this.version++; }
       return;
