@@ -4,11 +4,12 @@ coach token from the settings page it works, and admin-only parts stay hidden.""
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.app import create_app
@@ -98,16 +99,21 @@ def test_a_coach_tablet_draws_the_stations_geometry(browser: Any, tablet_server:
         context.close()
 
 
-def _slow_answers_for(secret: str, delay_ms: int) -> str:
+def _slow_answers_for(secret: str, delay_ms: int, *, path: str = "") -> str:
     """An init script: the page gets the station's answers to requests carrying
-    ``secret`` ``delay_ms`` late, as over a slow Wi-Fi link (the station answers at
-    once; only this tablet hears it late)."""
+    ``secret`` (and, if given, to ``path``) ``delay_ms`` late, as over a slow Wi-Fi
+    link (the station answers at once; only this tablet hears it late). Each late
+    answer, once handed to the page, counts in ``window.__lateAnswers``."""
     return f"""
+      window.__lateAnswers = 0;
       const realFetch = window.fetch;
       window.fetch = async (url, init) => {{
         const res = await realFetch(url, init);
         const auth = (init && init.headers && init.headers.Authorization) || "";
-        if (auth.includes({secret!r})) await new Promise((r) => setTimeout(r, {delay_ms}));
+        if (auth.includes({secret!r}) && String(url).includes({path!r})) {{
+          await new Promise((r) => setTimeout(r, {delay_ms}));
+          window.__lateAnswers++;
+        }}
         return res;
       }};"""
 
@@ -139,6 +145,35 @@ def test_typing_a_token_while_the_last_one_is_checked_keeps_what_is_typed(
         context.close()
 
 
+def test_a_view_opened_while_the_token_is_checked_is_drawn_again(
+    browser: Any, tablet_server: tuple[str, Station]
+) -> None:
+    """A coach saves the token and goes straight to the Test tab before the station
+    has answered: that tab, drawn without the protocols, is drawn again once the
+    answer comes."""
+    url, station = tablet_server
+    assert station.store is not None
+    athlete = station.store.create_athlete(name="Cas Quick", body_mass_kg=80.0)
+    secret, _ = station.store.create_token(name="tablet-hasty", role="coach")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    context.add_init_script(f"localStorage.setItem('stance.lang', 'en');"
+                            f"localStorage.setItem('stance.athlete', {json.dumps(json.dumps(athlete))});"
+                            + _slow_answers_for(secret, 800, path="/api/v1/protocols"))
+    page = context.new_page()
+    try:
+        page.goto(url + "/#settings")
+        page.wait_for_selector("[data-banner=auth]", timeout=10_000)
+        page.fill("#token", secret)
+        page.tap("#save-token")
+        page.tap("[data-nav=test]")
+        page.wait_for_function("window.__lateAnswers >= 1", timeout=10_000)
+        page.wait_for_selector("[data-view=test][data-ready='1'] [data-protocol=single_leg_stance]", timeout=10_000)
+        protocols = httpx.get(url + "/api/v1/protocols", headers={"Authorization": f"Bearer {secret}"}).json()
+        assert page.locator("#protocols [data-protocol]").count() == len(protocols["protocols"]) > 1
+    finally:
+        context.close()
+
+
 def test_late_answers_for_a_token_saved_before_are_ignored(browser: Any, tablet_server: tuple[str, Station]) -> None:
     """An admin token saved and at once replaced by a coach's: the admin token's
     answers, arriving last, must not show the admin tab to the coach."""
@@ -147,7 +182,9 @@ def test_late_answers_for_a_token_saved_before_are_ignored(browser: Any, tablet_
     admin_secret, _ = station.store.create_token(name="tablet-admin-first", role="admin")
     coach_secret, _ = station.store.create_token(name="tablet-coach-then", role="coach")
     context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    context.add_init_script("localStorage.setItem('stance.lang', 'en');" + _slow_answers_for(admin_secret, 800))
+    # Only the role check is slow: the other answers for the admin token come at once.
+    context.add_init_script("localStorage.setItem('stance.lang', 'en');"
+                            + _slow_answers_for(admin_secret, 800, path="/api/v1/calibration"))
     page = context.new_page()
     try:
         page.goto(url + "/#settings")
@@ -157,7 +194,7 @@ def test_late_answers_for_a_token_saved_before_are_ignored(browser: Any, tablet_
         page.fill("#token", coach_secret)
         page.tap("#save-token")
         page.wait_for_selector("[data-banner=auth]", state="detached", timeout=10_000)
-        time.sleep(1.5)  # the admin token's answers have come by now
+        page.wait_for_function("window.__lateAnswers >= 1", timeout=10_000)  # the admin's answer came
         assert page.evaluate("window.__kiosk.isAdmin") is False
         assert not page.is_visible("[data-nav=admin]")
         assert page.evaluate("localStorage.getItem('stance.token')") == coach_secret
@@ -184,7 +221,9 @@ def test_a_refused_live_stream_says_so_and_does_not_hammer_the_station(
         page.goto(url + "/")
         page.wait_for_function("window.__kiosk && window.__kiosk.stream.closeCode === 1008", timeout=10_000)
         assert page.is_visible("[data-banner=auth]")
-        time.sleep(3.0)  # a retry would have come after 0.5, 1 and 2 s
+        # A retry would come after 0.5, 1 and 2 s. (Not time.sleep: Playwright reports
+        # the page's sockets only while one of its calls runs.)
+        page.wait_for_timeout(3000)
         assert len(sockets) == 1
         assert page.evaluate("window.__kioskLive.samples") == 0
     finally:

@@ -44,8 +44,13 @@ const ctx = {
   },
   refreshChrome,
   // After a token change (settings). The settings view is not drawn again: it would
-  // replace a token being typed with the one just saved.
-  reload: async () => { if (await loadAccess()) { ctx.stream.reconnect(); refreshChrome(); } },
+  // replace a token being typed with the one just saved. A view the user went to
+  // meanwhile is, since it was drawn with the old token's access.
+  reload: async () => {
+    if (!(await loadAccess())) return;
+    ctx.stream.reconnect();
+    if (location.hash.slice(1).split("/")[0] === "settings") refreshChrome(); else route();
+  },
 };
 window.__kiosk = ctx; // tests and the benchmark look at it
 
