@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +32,27 @@ def tablet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         station.stop()
 
 
+@contextmanager
+def tablet_page(browser: Any, *, token: str | None = None, athlete: dict[str, Any] | None = None,
+                init_script: str = "") -> Iterator[Any]:
+    """A tablet's page (1280x800, touch, English) with its own localStorage: the
+    saved token and chosen athlete if given, plus ``init_script``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    stored = {"stance.lang": "en", "stance.token": token, "stance.athlete": json.dumps(athlete) if athlete else None}
+    context.add_init_script("".join(f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});"
+                                    for k, v in stored.items() if v is not None) + init_script)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 def test_token_from_settings_lets_a_coach_in(browser: Any, tablet_server: tuple[str, Station]) -> None:
     url, station = tablet_server
     assert station.store is not None
     station.store.create_athlete(name="Bea Jumper", body_mass_kg=70.0)
     secret, _ = station.store.create_token(name="tablet-1", role="coach")
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    context.add_init_script("localStorage.setItem('stance.lang', 'en')")
-    page = context.new_page()
-    try:
+    with tablet_page(browser) as page:
         page.goto(url + "/")
         banner = page.wait_for_selector("[data-banner=auth]", timeout=10_000)
         assert "token" in banner.inner_text().lower()
@@ -66,8 +79,6 @@ def test_token_from_settings_lets_a_coach_in(browser: Any, tablet_server: tuple[
         assert not page.is_visible("[data-nav=admin]")
         # The live stream accepts the token too (passed as ?token=).
         page.wait_for_function("window.__kioskLive.samples > 20", timeout=10_000)
-    finally:
-        context.close()
 
 
 def test_a_coach_tablet_draws_the_stations_geometry(browser: Any, tablet_server: tuple[str, Station]) -> None:
@@ -84,10 +95,7 @@ def test_a_coach_tablet_draws_the_stations_geometry(browser: Any, tablet_server:
     station.calibration.activate_existing(new_id, actor="test")
     assert station.acquisition.calibration.geometry.to_dict()["plates"] == moved["plates"]
     secret, _ = station.store.create_token(name="tablet-geometry", role="coach")
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    context.add_init_script(f"localStorage.setItem('stance.lang', 'en'); localStorage.setItem('stance.token', '{secret}')")
-    page = context.new_page()
-    try:
+    with tablet_page(browser, token=secret) as page:
         page.goto(url + "/")
         page.wait_for_function("window.__kiosk && window.__kiosk.geometry.plates.left.center_mm[0] === -180",
                                timeout=10_000)
@@ -95,8 +103,6 @@ def test_a_coach_tablet_draws_the_stations_geometry(browser: Any, tablet_server:
         assert not page.is_visible("[data-nav=admin]")  # still a coach
         page.wait_for_function("window.__kiosk.stream.geometry !== null", timeout=10_000)
         assert page.evaluate("window.__kiosk.stream.geometry.plates") == moved["plates"]
-    finally:
-        context.close()
 
 
 def _slow_answers_for(secret: str, delay_ms: int, *, path: str = "") -> str:
@@ -126,10 +132,7 @@ def test_typing_a_token_while_the_last_one_is_checked_keeps_what_is_typed(
     url, station = tablet_server
     assert station.store is not None
     secret, _ = station.store.create_token(name="tablet-typing", role="coach")
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    context.add_init_script("localStorage.setItem('stance.lang', 'en');" + _slow_answers_for("not-a-valid-token", 800))
-    page = context.new_page()
-    try:
+    with tablet_page(browser, init_script=_slow_answers_for("not-a-valid-token", 800)) as page:
         page.goto(url + "/#settings")
         page.wait_for_selector("[data-banner=auth]", timeout=10_000)
         page.fill("#token", "not-a-valid-token")
@@ -141,8 +144,6 @@ def test_typing_a_token_while_the_last_one_is_checked_keeps_what_is_typed(
         page.wait_for_selector("[data-banner=auth]", state="detached", timeout=10_000)
         page.wait_for_function("window.__kioskLive.samples > 20", timeout=10_000)
         assert page.evaluate("localStorage.getItem('stance.token')") == secret
-    finally:
-        context.close()
 
 
 def test_a_view_opened_while_the_token_is_checked_is_drawn_again(
@@ -155,12 +156,7 @@ def test_a_view_opened_while_the_token_is_checked_is_drawn_again(
     assert station.store is not None
     athlete = station.store.create_athlete(name="Cas Quick", body_mass_kg=80.0)
     secret, _ = station.store.create_token(name="tablet-hasty", role="coach")
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    context.add_init_script(f"localStorage.setItem('stance.lang', 'en');"
-                            f"localStorage.setItem('stance.athlete', {json.dumps(json.dumps(athlete))});"
-                            + _slow_answers_for(secret, 800, path="/api/v1/protocols"))
-    page = context.new_page()
-    try:
+    with tablet_page(browser, athlete=athlete, init_script=_slow_answers_for(secret, 800, path="/api/v1/protocols")) as page:
         page.goto(url + "/#settings")
         page.wait_for_selector("[data-banner=auth]", timeout=10_000)
         page.fill("#token", secret)
@@ -170,8 +166,6 @@ def test_a_view_opened_while_the_token_is_checked_is_drawn_again(
         page.wait_for_selector("[data-view=test][data-ready='1'] [data-protocol=single_leg_stance]", timeout=10_000)
         protocols = httpx.get(url + "/api/v1/protocols", headers={"Authorization": f"Bearer {secret}"}).json()
         assert page.locator("#protocols [data-protocol]").count() == len(protocols["protocols"]) > 1
-    finally:
-        context.close()
 
 
 def test_late_answers_for_a_token_saved_before_are_ignored(browser: Any, tablet_server: tuple[str, Station]) -> None:
@@ -181,12 +175,9 @@ def test_late_answers_for_a_token_saved_before_are_ignored(browser: Any, tablet_
     assert station.store is not None
     admin_secret, _ = station.store.create_token(name="tablet-admin-first", role="admin")
     coach_secret, _ = station.store.create_token(name="tablet-coach-then", role="coach")
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
     # Only the role check is slow: the other answers for the admin token come at once.
-    context.add_init_script("localStorage.setItem('stance.lang', 'en');"
-                            + _slow_answers_for(admin_secret, 800, path="/api/v1/calibration"))
-    page = context.new_page()
-    try:
+    slow_role_check = _slow_answers_for(admin_secret, 800, path="/api/v1/calibration")
+    with tablet_page(browser, init_script=slow_role_check) as page:
         page.goto(url + "/#settings")
         page.wait_for_selector("[data-banner=auth]", timeout=10_000)
         page.fill("#token", admin_secret)
@@ -198,8 +189,6 @@ def test_late_answers_for_a_token_saved_before_are_ignored(browser: Any, tablet_
         assert page.evaluate("window.__kiosk.isAdmin") is False
         assert not page.is_visible("[data-nav=admin]")
         assert page.evaluate("localStorage.getItem('stance.token')") == coach_secret
-    finally:
-        context.close()
 
 
 def test_a_refused_live_stream_says_so_and_does_not_hammer_the_station(
@@ -212,12 +201,9 @@ def test_a_refused_live_stream_says_so_and_does_not_hammer_the_station(
     assert station.store is not None
     secret, _ = station.store.create_token(name="tablet-revoked", role="coach")
     station.store.revoke_token("tablet-revoked")
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-    context.add_init_script(f"localStorage.setItem('stance.lang', 'en'); localStorage.setItem('stance.token', '{secret}')")
-    page = context.new_page()
     sockets: list[Any] = []
-    page.on("websocket", lambda ws: sockets.append(ws) if "/api/v1/live" in ws.url else None)
-    try:
+    with tablet_page(browser, token=secret) as page:
+        page.on("websocket", lambda ws: sockets.append(ws) if "/api/v1/live" in ws.url else None)
         page.goto(url + "/")
         page.wait_for_function("window.__kiosk && window.__kiosk.stream.closeCode === 1008", timeout=10_000)
         assert page.is_visible("[data-banner=auth]")
@@ -226,5 +212,3 @@ def test_a_refused_live_stream_says_so_and_does_not_hammer_the_station(
         page.wait_for_timeout(3000)
         assert len(sockets) == 1
         assert page.evaluate("window.__kioskLive.samples") == 0
-    finally:
-        context.close()
