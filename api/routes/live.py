@@ -10,8 +10,8 @@ of an 80 Hz source arrives within about 20 ms).
 Auth: ``Authorization: Bearer <token>`` or ``?token=<token>`` (browsers cannot set
 WebSocket headers); loopback clients need none when configured so. A connection
 without a valid token (or with a bad ``max_hz``) is closed with code 1008 (policy
-violation) and the reason; while the station is still starting, with 1013 (try again
-later). Refused connections are accepted first and then closed: a socket closed
+violation) and the reason; while the station is still starting, or when it cannot
+check the token (e.g. the database fails), with 1013 (try again later). Refused connections are accepted first and then closed: a socket closed
 before its handshake reaches a browser as code 1006 with no reason, which a tablet
 cannot tell from a dropped network.
 """
