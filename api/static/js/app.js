@@ -49,7 +49,7 @@ const ctx = {
   reload: async () => {
     if (!(await loadAccess())) return;
     ctx.stream.reconnect();
-    if (location.hash.slice(1).split("/")[0] === "settings") refreshChrome(); else route();
+    if (currentView() === "settings") refreshChrome(); else route();
   },
 };
 window.__kiosk = ctx; // tests and the benchmark look at it
@@ -113,7 +113,7 @@ function onRecording(status) {
   if (rec.state === "armed") clearBanner("tare");
   if (rec.state === "failed") setBanner("recording", "error", t("banner.recording_failed", { why: rec.message || "" }), t("banner.recording_failed_todo"));
   else if (busy) clearBanner("recording");
-  const current = location.hash.slice(1).split("/")[0];
+  const current = currentView();
   if (busy && !BUSY.includes(prev.state) && current !== "live") ctx.go("live");
   if (rec.state === "saved" && prev.state === "analysing" && rec.trial_id && current === "live") ctx.go("results", rec.trial_id);
 }
@@ -145,12 +145,15 @@ document.getElementById("btn-stop").addEventListener("click", () => api("recordi
 document.getElementById("btn-abort").addEventListener("click", () => api("recording/abort", { method: "POST" }).then(onRecording).catch(ctx.error));
 
 // --- chrome and routing ----------------------------------------------------------------
+/** The view named in the URL (#name/arg), "" on the start page. */
+function currentView() { return location.hash.slice(1).split("/")[0]; }
+
 function refreshChrome() {
   const a = currentAthlete();
   const chip = document.getElementById("athlete-chip");
   chip.textContent = a ? a.name : t("athletes.choose_prompt");
   document.body.classList.toggle("is-admin", ctx.isAdmin);
-  const current = location.hash.slice(1).split("/")[0] || "athletes";
+  const current = currentView() || "athletes";
   document.querySelectorAll(".tabs button").forEach((b) => b.classList.toggle("active", b.dataset.nav === current));
   document.getElementById("lang-switch").textContent = t("lang.switch");
 }
