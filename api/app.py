@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import install_log_redaction
 from api.errors import error_body, install_error_handlers
 from station import __version__
-from station.config import Settings, load_settings
+from station.core.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 

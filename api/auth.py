@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from starlette.requests import HTTPConnection
 
-from station.errors import AuthError, ForbiddenError
+from station.core.errors import AuthError, ForbiddenError
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from api.auth import Principal, authenticate, check_role, token_from
-from station.config import Settings
-from station.errors import StationError
+from station.core.config import Settings
+from station.core.errors import StationError
 
 if TYPE_CHECKING:
     from station.acquisition import Acquisition

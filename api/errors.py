@@ -1,6 +1,6 @@
 """Errors -> HTTP responses, in one place.
 
-Every :class:`~station.errors.StationError` carries its status code (``http_status``);
+Every :class:`~station.core.errors.StationError` carries its status code (``http_status``);
 this module turns it into ``{"detail": message, "hint": what to do}``. Validation
 errors become 422 naming the field. Nothing else ever reaches the client: an
 unexpected exception is logged with its traceback and answered with a plain 500.
@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from station.errors import AuthError, StationError
+from station.core.errors import AuthError, StationError
 
 log = logging.getLogger(__name__)
 

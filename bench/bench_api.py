@@ -38,7 +38,7 @@ import numpy as np
 import websockets
 
 from bench.report import Report
-from station.protocols import PROTOCOLS
+from station.core.protocols import PROTOCOLS
 from station.storage import Store
 
 N_ATHLETES = 500

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from calibration.drift import DriftRule
-from calibration.service import CalibrationService
 from hardware.sim import SimCells, SimLoadCellSource
 from station.acquisition import Acquisition
+from station.calibration_service import CalibrationService
 from station.storage import Store
 
 #: A cycle of the drift scenario, like a session of trials: plates empty for 20 s between

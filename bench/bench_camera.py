@@ -6,7 +6,7 @@
 - Accuracy: a five-rep single-leg squat from the simulator, filmed by the simulated
   camera (noise, blur, occlusions), angles against the simulator's truth (issue 7:
   <= 1 degree RMS, peak per rep within 2 degrees).
-- Storage: one minute of 640x480 at 30 fps encoded by :class:`station.video.VideoWriter`
+- Storage: one minute of 640x480 at 30 fps encoded by :class:`hardware.video_file.VideoWriter`
   (MP4/H.264, libx264 veryfast, CRF 23), bytes per minute and the encoder's CPU time
   per second of video.
 """
@@ -23,9 +23,9 @@ import numpy as np
 from bench.report import Report
 from hardware.sim import simulate_trial
 from hardware.sim.camera import SimCamera, SquatMotion, TruthMotion
+from hardware.video_file import VideoWriter
 from station.analysis.kinematics import frontal_kinematics, rep_kinematics
 from station.analysis.markers import detect_markers, track_markers
-from station.video import VideoWriter
 
 SECTION = "camera"
 TRACK_FRAMES = 300

@@ -36,7 +36,7 @@ def run(report: Report) -> None:
     from playwright.sync_api import sync_playwright
 
     from api.app import create_app
-    from station.config import Settings
+    from station.core.config import Settings
     from station.runtime import Station
     from tests.api.servers import serve_in_thread
     from tests.kiosk.conftest import launch_chromium

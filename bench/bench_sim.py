@@ -9,7 +9,7 @@ import numpy as np
 
 from bench.report import Report
 from hardware.sim import SimLoadCellSource, simulate_trial
-from station.geometry import PLATES, cop_from_cells
+from station.core.geometry import PLATES, cop_from_cells
 
 SEEDS = 40
 

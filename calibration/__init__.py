@@ -1,5 +1,1 @@
-"""Force-plate calibration: tare, multi-point fit, verification, drift, history."""
-
-from calibration.model import NOMINAL_COUNTS_PER_N, Calibration
-
-__all__ = ["Calibration", "NOMINAL_COUNTS_PER_N"]
+"""Force-plate calibration procedures: tare, multi-point fit, verification, drift, camera views."""

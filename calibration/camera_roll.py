@@ -19,8 +19,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from station.analysis.markers import DEFAULT_MARKERS, MarkerSpec, detect_markers
-from station.errors import CalibrationError, InputError
+from station.analysis.markers import detect_markers
+from station.core.errors import CalibrationError, InputError
+from station.core.markers import DEFAULT_MARKERS, MarkerSpec
 
 Reference = Literal["level", "vertical"]
 

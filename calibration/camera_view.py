@@ -19,7 +19,7 @@ import numpy as np
 
 from calibration.camera_roll import CameraRoll, Reference, measure_roll_deg
 from hardware.base import Camera
-from station.errors import CalibrationError, ConflictError, HardwareError, InputError
+from station.core.errors import CalibrationError, ConflictError, HardwareError, InputError
 
 #: Frames captured by default (half a second at 30 fps).
 DEFAULT_FRAMES = 15
@@ -32,7 +32,8 @@ def _refuse_an_athlete_in_view(images: list[np.ndarray]) -> None:
     """An athlete standing in front of the camera shows the same two pelvis colours as
     the bar, nearly level: without this check their pelvic obliquity would be stored as
     the camera's roll. The knee and ankle markers give them away."""
-    from station.analysis.markers import DEFAULT_MARKERS, detect_markers
+    from station.analysis.markers import detect_markers
+    from station.core.markers import DEFAULT_MARKERS
 
     others = DEFAULT_MARKERS[2:]
     if not others or not images:

@@ -21,13 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from calibration.model import Calibration
 from calibration.tare import masked_mean_sd, valid_mask
-from station.errors import CalibrationError
-from station.geometry import CHANNELS, PLATES
-
-#: Standard gravity (m/s^2); the station assumes it (local g differs by < 0.3 %).
-G = 9.80665
+from station.core.calibration import Calibration
+from station.core.errors import CalibrationError
+from station.core.geometry import CHANNELS, PLATES
+from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ def window_stats(counts: np.ndarray, *, plate: str, calibration: Calibration) ->
     f_sd = float(fz.std(ddof=1)) if n > 1 else 0.0
     cell_sd = loads[:, sl].std(axis=0, ddof=1) if n > 1 else np.zeros(4)
     cop_mean = cop_sd = None
-    if f_mean > 20.0 and np.all(fz > 1.0):
+    if f_mean >= CONTACT_THRESHOLD_N and np.all(fz > 1.0):
         cop = (loads[:, sl] @ pos) / fz[:, None]
         cop_mean = (float(cop[:, 0].mean()), float(cop[:, 1].mean()))
         sd = cop.std(axis=0, ddof=1) if n > 1 else np.zeros(2)
@@ -171,7 +169,7 @@ def make_capture(
     where = label or f"({position_mm[0]:.0f}, {position_mm[1]:.0f}) mm"
     filled = np.where(valid, c, mean)
     stats = window_stats(filled, plate=plate, calibration=calibration)
-    reason = unstable_reason(stats, expected_n=mass_kg * G, limits=limits)
+    reason = unstable_reason(stats, expected_n=mass_kg * G_M_S2, limits=limits)
     if reason is not None:
         raise CalibrationError(
             f"the mass moved during the capture at {where} on the {plate} plate: {reason}",

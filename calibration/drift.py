@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from calibration.model import Calibration
-from station.geometry import CHANNELS
+from station.core.calibration import Calibration
+from station.core.geometry import CHANNELS
 
 log = logging.getLogger(__name__)
 

@@ -39,10 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from calibration.capture import Capture, G, plate_index
-from calibration.model import NOMINAL_COUNTS_PER_N, Calibration
-from station.errors import CalibrationError
-from station.geometry import CELLS, CHANNELS, PLATES, Geometry
+from calibration.capture import Capture, plate_index
+from station.core.calibration import NOMINAL_COUNTS_PER_N, Calibration
+from station.core.errors import CalibrationError
+from station.core.geometry import CELLS, CHANNELS, PLATES, Geometry
+from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
 
 _CELL_WORDS = {"fl": "front-left", "fr": "front-right", "bl": "back-left", "br": "back-right"}
 
@@ -51,7 +52,7 @@ _CELL_WORDS = {"fl": "front-left", "fr": "front-right", "bl": "back-left", "br":
 class FitLimits:
     min_response_ratio: float = 0.05
     max_gain_deviation_pct: float = 50.0
-    max_tare_load_n: float = 20.0
+    max_tare_load_n: float = CONTACT_THRESHOLD_N
     max_force_error_pct: float = 1.0
     max_cop_error_mm: float = 5.0
 
@@ -86,7 +87,7 @@ def _solve_plate(deltas: np.ndarray, masses: np.ndarray, pos_k: np.ndarray, cell
     a = np.zeros((3 * k, 7))
     b = np.zeros(3 * k)
     g_nom = 1.0 / NOMINAL_COUNTS_PER_N
-    w = masses * G
+    w = masses * G_M_S2
     pk = (pos_k - center) / scale
     for j in range(k):
         a[3 * j : 3 * j + 3, :4] = p * (deltas[j] * g_nom)  # columns scaled to ~N
@@ -106,7 +107,7 @@ def _solve_plate(deltas: np.ndarray, masses: np.ndarray, pos_k: np.ndarray, cell
 
 
 def _errors(sol: PlateSolution, masses: np.ndarray, pos_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    force_err_pct = (sol.force_n - masses * G) / (masses * G) * 100.0
+    force_err_pct = (sol.force_n - masses * G_M_S2) / (masses * G_M_S2) * 100.0
     cop_err = np.linalg.norm(sol.cop_mm - pos_k, axis=1)
     return force_err_pct, cop_err
 
@@ -232,7 +233,7 @@ def fit_plate(
     tare_total = float(sol.tare_load.sum())
     if abs(tare_total) > limits.max_tare_load_n:
         raise CalibrationError(
-            f"the {plate} plate carried about {tare_total:.0f} N ({tare_total / G:.1f} kg) when it was tared",
+            f"the {plate} plate carried about {tare_total:.0f} N ({tare_total / G_M_S2:.1f} kg) when it was tared",
             hint="Remove everything from the plates, start again and tare with the plates empty.",
         )
     f_err, c_err = _errors(sol, masses, pos_k)
@@ -256,7 +257,7 @@ def fit_plate(
             hint="The mass was probably not centred on the marked spot, was the wrong mass, or moved; "
             "start again and place each mass carefully.",
         )
-    weights = masses * G
+    weights = masses * G_M_S2
     full_scale = float(weights.max())
     force_res = sol.force_n - weights
     share = sol.loads_n / sol.force_n[:, None]
@@ -275,7 +276,7 @@ def fit_plate(
     by_mass = {}
     for m in sorted(set(masses.tolist())):
         sel = masses == m
-        by_mass[f"{m:g}"] = round(float(np.mean(sol.force_n[sel] / (m * G))), 6)
+        by_mass[f"{m:g}"] = round(float(np.mean(sol.force_n[sel] / (m * G_M_S2))), 6)
     report = {
         "plate": plate,
         "n_captures": len(caps),
@@ -334,7 +335,7 @@ def fit_calibration(
     )
     report = {
         "method": "least squares on force and moment balance per plate (docs/calibration.md)",
-        "g_m_s2": G,
+        "g_m_s2": G_M_S2,
         "plates": plates,
         "captures": [c.to_dict() for c in captures],
         "tare_offsets_counts": [float(v) for v in np.asarray(offsets_counts)],

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from calibration.model import Calibration
-from station.errors import CalibrationError
-from station.geometry import CHANNELS, PLATES
+from station.core.calibration import Calibration
+from station.core.errors import CalibrationError
+from station.core.geometry import CHANNELS, PLATES
+from station.core.physics import G_M_S2
 
 #: Shortest window a tare is computed from (seconds).
 MIN_TARE_S = 0.5
@@ -181,7 +182,7 @@ def tare(
             if abs(load) > limits.max_plate_load_n:
                 raise CalibrationError(
                     f"the {plate} plate is not empty: it carries {load:.0f} N "
-                    f"({load / 9.80665:.1f} kg; limit {limits.max_plate_load_n:.0f} N)",
+                    f"({load / G_M_S2:.1f} kg; limit {limits.max_plate_load_n:.0f} N)",
                     hint="Remove everything from the plates (masses, bags, feet), then tare again.",
                 )
     return TareResult(

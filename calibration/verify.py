@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from calibration.capture import Capture, G, plate_index
-from calibration.model import Calibration
-from station.errors import CalibrationError
+from calibration.capture import Capture, plate_index
+from station.core.calibration import Calibration
+from station.core.errors import CalibrationError
+from station.core.physics import G_M_S2
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def verify(
     c_errs: list[float] = []
     for c in captures:
         fz, total, cop = measure_point(calibration, c.counts_mean, plate=c.plate)
-        weight = c.mass_kg * G
+        weight = c.mass_kg * G_M_S2
         f_err = (fz - weight) / weight * 100.0
         c_err = float(np.linalg.norm(cop - np.asarray(c.position_mm)))
         f_errs.append(abs(f_err))

@@ -10,7 +10,7 @@
 
 ``cancel()`` is allowed in every state before ``activated`` and changes nothing: the
 workflow never touches the acquisition or the database itself; only the caller
-(:class:`calibration.service.CalibrationService`) stores and applies the calibration
+(:class:`station.calibration_service.CalibrationService`) stores and applies the calibration
 that :meth:`CalibrationWorkflow.activate` hands back. A refused step (tare, fit) moves
 to ``failed`` with the reason; start again from the beginning.
 
@@ -33,7 +33,6 @@ import numpy as np
 
 from calibration.capture import (
     Capture,
-    G,
     StabilityLimits,
     make_capture,
     plate_index,
@@ -41,21 +40,18 @@ from calibration.capture import (
     window_stats,
 )
 from calibration.fit import FitLimits, FitResult, fit_calibration
-from calibration.model import NOMINAL_COUNTS_PER_N, Calibration
 from calibration.tare import TareLimits, TareResult, tare
 from calibration.verify import VerifyLimits, verify
-from station.errors import CalibrationError, ConflictError
-from station.geometry import CHANNELS, PLATES, Geometry
+from station.core.calibration import NOMINAL_COUNTS_PER_N, Calibration
+from station.core.errors import CalibrationError, ConflictError
+from station.core.geometry import CHANNELS, PLATES, Geometry
+from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
 
 _CELL_WORDS = {"fl": "front-left", "fr": "front-right", "bl": "back-left", "br": "back-right"}
 
 #: Auto-capture tolerances against the provisional calibration (see module docstring).
 FORCE_TOLERANCE = 0.15
 POSITION_TOLERANCE_MM = 40.0
-OTHER_PLATE_MAX_N = 20.0
-#: Before verification the plates are zeroed again; with the fitted gains they must read
-#: less than this (N per plate), or something was left on them.
-VERIFY_ZERO_MAX_N = 20.0
 
 STATES = ("tare", "capture", "fitted", "verifying", "verified", "activated", "cancelled", "failed")
 
@@ -260,7 +256,7 @@ class CalibrationWorkflow:
         since = self._frames.n - self._step_start_n
         _, c, inv = self._frames.last(min(self.capture_frames, since))
         cal = self._provisional()
-        weight = step.mass_kg * G
+        weight = step.mass_kg * G_M_S2
         live: dict[str, Any] = {"expected_force_n": round(weight, 1), "progress": 0.0, "stable": False}
         self._live = live
         if len(c) < 2:
@@ -277,14 +273,14 @@ class CalibrationWorkflow:
         with np.errstate(invalid="ignore", divide="ignore"):
             cop = (loads[:, sl] @ pos) / fz[:, None]
         dist = np.linalg.norm(cop - np.asarray(step.position_mm), axis=1)
-        ok = (np.abs(fz - weight) <= FORCE_TOLERANCE * weight) & (np.abs(f_other) <= OTHER_PLATE_MAX_N) & (
+        ok = (np.abs(fz - weight) <= FORCE_TOLERANCE * weight) & (np.abs(f_other) < CONTACT_THRESHOLD_N) & (
             dist <= POSITION_TOLERANCE_MM
         )
         run = int(np.argmin(ok[::-1])) if not ok.all() else len(ok)
         live.update(
             {
                 "force_n": {step.plate: round(float(fz[-1]), 1), ("right" if step.plate == "left" else "left"): round(float(f_other[-1]), 1)},
-                "cop_mm": None if fz[-1] < 20.0 or not np.isfinite(cop[-1]).all()
+                "cop_mm": None if fz[-1] < CONTACT_THRESHOLD_N or not np.isfinite(cop[-1]).all()
                 else [round(float(v), 1) for v in cop[-1]],
                 "progress": round(run / self.capture_frames, 3),
             }
@@ -315,7 +311,7 @@ class CalibrationWorkflow:
                 f"{step.instruction()} The {step.plate} plate reads {fz[last]:.0f} N, "
                 f"expected about {weight:.0f} N."
             ) + (fault_hint if still else "")
-        elif abs(f_other[last]) > OTHER_PLATE_MAX_N:
+        elif abs(f_other[last]) >= CONTACT_THRESHOLD_N:
             live["message"] = f"Clear the other plate: it reads {f_other[last]:.0f} N."
         elif dist[last] > POSITION_TOLERANCE_MM:
             live["message"] = (
@@ -435,7 +431,7 @@ class CalibrationWorkflow:
             try:
                 rezero = tare(
                     c, t_ns=t, invalid=inv, calibration=fitted, rate_hz=self.rate_hz,
-                    limits=replace(self.tare_limits, max_plate_load_n=VERIFY_ZERO_MAX_N),
+                    limits=replace(self.tare_limits, max_plate_load_n=CONTACT_THRESHOLD_N),
                 )
             except CalibrationError as exc:
                 self.error, self.hint = exc.message, exc.hint

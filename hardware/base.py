@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from station.geometry import CHANNELS
+from station.core.geometry import CHANNELS
 
 N_CHANNELS = len(CHANNELS)
 
@@ -76,7 +76,7 @@ class LoadCellSource(abc.ABC):
     """A stream of :class:`LoadCellFrame` at ``rate_hz``.
 
     ``read_frame`` blocks until the next frame (a paced source sleeps; an unpaced
-    simulator returns at once). It raises :class:`station.errors.HardwareError` only
+    simulator returns at once). It raises :class:`station.core.errors.HardwareError` only
     when the whole array is gone; a single bad channel is reported through
     ``LoadCellFrame.invalid`` and :meth:`health`.
     """

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hardware.base import Camera, LoadCellSource
-from station.errors import ConfigError, HardwareError
+from station.core.errors import ConfigError, HardwareError
 
 if TYPE_CHECKING:
-    from station.config import Settings
-    from station.geometry import Geometry
+    from station.core.config import Settings
+    from station.core.geometry import Geometry
 
 
 def make_load_cell_source(settings: Settings, *, geometry: Geometry | None = None) -> LoadCellSource:

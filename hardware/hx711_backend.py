@@ -47,9 +47,9 @@ from types import ModuleType
 from typing import Any
 
 from hardware.base import N_CHANNELS, ChannelHealth, LoadCellFrame, LoadCellSource
-from station.config import HX711Pins
-from station.errors import ConfigError, HardwareError
-from station.geometry import CHANNELS
+from station.core.config import HX711Pins
+from station.core.errors import ConfigError, HardwareError
+from station.core.geometry import CHANNELS
 
 log = logging.getLogger(__name__)
 

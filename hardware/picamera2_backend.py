@@ -13,9 +13,9 @@ keeps each encoded frame's timestamp. picamera2 gives the encoder the frame's
 SensorTimestamp in microseconds relative to the first recorded frame and keeps the
 first one in ``encoder.firsttimestamp``; the sum is the absolute CLOCK_MONOTONIC time
 (microsecond resolution). At :meth:`Picamera2Camera.stop_recording` the raw H.264 is
-wrapped in MP4 without re-encoding (:func:`station.video.remux_h264`); MJPEG, which
+wrapped in MP4 without re-encoding (:func:`hardware.video_file.remux_h264`); MJPEG, which
 browsers do not play in ``<video>``, is transcoded to H.264
-(:func:`station.video.transcode_mjpeg`, CPU-heavy: prefer H.264).
+(:func:`hardware.video_file.transcode_mjpeg`, CPU-heavy: prefer H.264).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any, Literal
 import numpy as np
 
 from hardware.base import Camera, VideoFrame
-from station.errors import ConflictError, HardwareError
-from station.video import RecordedVideo, remux_h264, transcode_mjpeg
+from hardware.video_file import RecordedVideo, remux_h264, transcode_mjpeg
+from station.core.errors import ConflictError, HardwareError
 
 Encoding = Literal["h264", "mjpeg"]
 

@@ -20,14 +20,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from calibration.model import Calibration
 from hardware.base import N_CHANNELS, ChannelHealth, LoadCellFrame, LoadCellSource
-from station.errors import HardwareError
+from station.core.calibration import Calibration
+from station.core.errors import HardwareError
+from station.core.physics import CONTACT_THRESHOLD_N
 
 log = logging.getLogger(__name__)
 
-#: Below this plate force the plate's CoP is undefined (same threshold as contacts).
-COP_MIN_FZ_N = 20.0
 
 
 class Sample(NamedTuple):
@@ -291,10 +290,10 @@ class Acquisition:
         ly = l0 * ys[0] + l1 * ys[1] + l2 * ys[2] + l3 * ys[3]
         rx = l4 * xs[4] + l5 * xs[5] + l6 * xs[6] + l7 * xs[7]
         ry = l4 * ys[4] + l5 * ys[5] + l6 * ys[6] + l7 * ys[7]
-        cop_l = (lx / fl, ly / fl) if fl >= COP_MIN_FZ_N else None
-        cop_r = (rx / fr, ry / fr) if fr >= COP_MIN_FZ_N else None
+        cop_l = (lx / fl, ly / fl) if fl >= CONTACT_THRESHOLD_N else None
+        cop_r = (rx / fr, ry / fr) if fr >= CONTACT_THRESHOLD_N else None
         total = fl + fr
-        cop = ((lx + rx) / total, (ly + ry) / total) if total >= COP_MIN_FZ_N else None
+        cop = ((lx + rx) / total, (ly + ry) / total) if total >= CONTACT_THRESHOLD_N else None
         sample = Sample(seq, frame.t_ns, counts, frame.invalid, loads, fl, fr, cop_l, cop_r, cop)
         self._latest = sample
         for sub in self._subs:  # a copy-on-write tuple: no lock on the hot path

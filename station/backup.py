@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from station.errors import ConflictError, InputError, NotFoundError, StorageError
+from station.core.errors import ConflictError, InputError, NotFoundError, StorageError
 
 #: ``progress(done_pages, total_pages)`` after each step of a backup or restore.
 ProgressFn = Callable[[int, int], None]

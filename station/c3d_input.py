@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from station.errors import InputError
+from station.core.errors import InputError
+from station.core.physics import CONTACT_THRESHOLD_N
 
-#: CoP is undefined below this vertical force (N); same as the contact threshold
-MIN_COP_FORCE_N = 20.0
 _MM_PER = {"mm": 1.0, "m": 1000.0, "cm": 10.0}
 
 
@@ -82,6 +81,6 @@ def read_c3d_plates(
             f = -f
         fz[:, k] = f
         xy = np.asarray(pf["center_of_pressure"][:2], dtype=float).T * scale
-        ok = f >= MIN_COP_FORCE_N
+        ok = f >= CONTACT_THRESHOLD_N
         cop[ok, k] = xy[ok]
     return t, fz, cop

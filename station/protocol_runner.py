@@ -33,10 +33,11 @@ from typing import Any
 
 import numpy as np
 
-from station.analysis.contacts import CONTACT_THRESHOLD_N, detect_contacts
+from station.analysis.contacts import detect_contacts
 from station.analysis.filters import sample_rate_hz
 from station.analysis.squat import segment_reps
-from station.protocols import HOLD_AFTER_LANDING_S, PROTOCOLS
+from station.core.physics import CONTACT_THRESHOLD_N
+from station.core.protocols import HOLD_AFTER_LANDING_S, PROTOCOLS
 
 #: Data kept after the event that ends a trial, so the analysis sees it whole.
 TAIL_S = 0.5

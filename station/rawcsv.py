@@ -3,7 +3,7 @@
 Format: optional ``#`` comment lines (``# key: value`` lines become metadata), then the
 header ``t_s,left_fl,left_fr,left_bl,left_br,right_fl,right_fr,right_bl,right_br``, then
 one row per frame: time in seconds, then the load of each cell in newtons. Reading is
-strict: any problem raises :class:`station.errors.InputError` naming line and column.
+strict: any problem raises :class:`station.core.errors.InputError` naming line and column.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import TextIO
 
 import numpy as np
 
-from station.errors import InputError
-from station.geometry import CHANNELS
+from station.core.errors import InputError
+from station.core.geometry import CHANNELS
 
 COLUMNS = ("t_s", *CHANNELS)
 HEADER = ",".join(COLUMNS)

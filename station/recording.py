@@ -36,13 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from calibration.model import Calibration
 from hardware.base import N_CHANNELS, Camera
 from station import __version__
 from station.acquisition import Acquisition, Sample
-from station.errors import ConflictError, HardwareError, StationError, StorageError
+from station.core.calibration import Calibration
+from station.core.errors import ConflictError, HardwareError, StationError, StorageError
+from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
+from station.core.protocols import PROTOCOLS, check_options
 from station.protocol_runner import EndCondition, EndDecision
-from station.protocols import PROTOCOLS, check_options
 from station.storage import Store
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,6 @@ IDLE, ARMED, RECORDING, ANALYSING = "idle", "armed", "recording", "analysing"
 SAVED, ABORTED, FAILED = "saved", "aborted", "failed"
 BUSY_STATES = (ARMED, RECORDING, ANALYSING)
 
-#: The plates count as empty for taring below this total force (same as contacts).
-EMPTY_MAX_N = 20.0
 #: Uncalibrated station: a cell counts as unloaded while its SD stays below this.
 EMPTY_MAX_SD_N = 1.0
 #: Frames averaged for the zero (0.5 s at 80 Hz).
@@ -68,7 +67,6 @@ STILL_SD_N = 8.0
 CHECK_INTERVAL_S = 0.1
 #: A recording fails when no frame arrives for this long (wall clock).
 NO_FRAMES_FAIL_S = 5.0
-G = 9.80665
 
 AnalyzeFn = Callable[..., dict[str, Any]]
 
@@ -344,7 +342,7 @@ class Recorder:
         video = trial.get("video")
         if video and video.get("timestamps_path") and trial["leg"] and len(t_ns):
             # The new repetition windows get their angles again from the stored video.
-            from station.video import read_timestamps
+            from hardware.video_file import read_timestamps
 
             metrics.setdefault("warnings", [])
             try:
@@ -494,13 +492,13 @@ class Recorder:
         even still, moves each cell by several newtons)."""
         cal = self.acquisition.calibration
         if not cal.is_default:
-            return bool(np.abs(totals).max() < EMPTY_MAX_N)
+            return bool(np.abs(totals).max() < CONTACT_THRESHOLD_N)
         sd_n = counts.std(axis=0) * np.abs(np.asarray(cal.gains_n_per_count))
         return bool(sd_n.max() < EMPTY_MAX_SD_N)
 
     def _wait_still(self, run: _Run, rate: float, deadline: float) -> None:
         window = max(int(STILL_WINDOW_S * rate), 4)
-        min_n = STILL_MIN_N if run.body_mass_kg is None else max(STILL_MIN_N, 0.5 * run.body_mass_kg * G)
+        min_n = STILL_MIN_N if run.body_mass_kg is None else max(STILL_MIN_N, 0.5 * run.body_mass_kg * G_M_S2)
         recent = np.zeros(0)
         while True:
             self._check_abort(run)
@@ -780,7 +778,7 @@ class Recorder:
                         break
                     time.sleep(0.002)
             video = cam.stop_recording()  # type: ignore[attr-defined]
-            from station.video import timestamps_path_for
+            from hardware.video_file import timestamps_path_for
 
             self.store.add_video(
                 run.trial_id, path=str(video.path), fps=float(video.fps), n_frames=int(video.n_frames),

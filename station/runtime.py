@@ -11,16 +11,16 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from calibration.model import Calibration
 from hardware.base import Camera, LoadCellSource
 from hardware.factory import make_camera, make_load_cell_source
 from station.acquisition import Acquisition
-from station.config import Settings
-from station.errors import ConfigError, StationError
-from station.geometry import Geometry
+from station.core.calibration import Calibration
+from station.core.config import Settings
+from station.core.errors import ConfigError, StationError
+from station.core.geometry import Geometry
 
 if TYPE_CHECKING:
-    from calibration.service import CalibrationService
+    from station.calibration_service import CalibrationService
     from station.recording import Recorder
     from station.storage import Store
 
@@ -86,7 +86,7 @@ class Station:
         self.recorder = Recorder(
             acquisition=self.acquisition, store=self.store, camera=self.camera, data_dir=s.data_dir, settings=s
         )
-        from calibration.service import CalibrationService
+        from station.calibration_service import CalibrationService
 
         self.calibration = calibration_service = CalibrationService(
             self.acquisition, self.store, is_recording=self.recorder.is_busy
@@ -102,7 +102,7 @@ class Station:
         log.info("station started: hardware=%s camera=%s db=%s", s.hardware, s.camera, s.db_path)
 
     def _active_calibration(self) -> Calibration:
-        from calibration.service import active_calibration
+        from station.calibration_service import active_calibration
 
         assert self.store is not None
         return active_calibration(self.store, default_geometry=self.geometry)
@@ -110,15 +110,13 @@ class Station:
     def _analyse_interrupted(self, trial_ids: list[int]) -> None:
         """Give trials cut short by a crash their metrics, from the samples that were saved,
         under the calibration they were recorded with."""
-        from calibration.service import calibration_from_row
-
         assert self.store is not None and self.recorder is not None and self.acquisition is not None
         for trial_id in trial_ids:
             try:
                 trial = self.store.get_trial(trial_id)
                 cal = self.acquisition.calibration
                 if trial.get("calibration_id") is not None:
-                    cal = calibration_from_row(self.store.get_calibration(trial["calibration_id"]))
+                    cal = Calibration.from_row(self.store.get_calibration(trial["calibration_id"]))
                 self.recorder.recompute(trial_id, cal)
                 log.info("interrupted trial %s analysed from its saved samples", trial_id)
             except Exception as exc:  # e.g. less than a second was saved: keep the raw data

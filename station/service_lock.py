@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from station.errors import ConflictError, StorageError
+from station.core.errors import ConflictError, StorageError
 
 LOCK_NAME = "station.lock"
 

@@ -5,15 +5,15 @@ frame is captured a little after (or before) the first force sample. The video's
 time (``<video>.currentTime``) runs from its first frame, the trial's from its first
 sample, so trial time = video time + :func:`video_offset_s`. Both clocks are
 CLOCK_MONOTONIC: the offset comes from the frame-timestamp sidecar
-(:mod:`station.video`) and the first stored sample.
+(:mod:`hardware.video_file`) and the first stored sample.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from station.errors import StationError
-from station.video import read_timestamps
+from hardware.video_file import read_timestamps
+from station.core.errors import StationError
 
 
 def video_offset_s(store: Any, trial_id: int, video: dict[str, Any] | None) -> float | None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from station.c3d_input import read_c3d_plates
-from station.errors import InputError
+from station.core.errors import InputError
 
 REAL = Path(__file__).parent / "data" / "real"
 

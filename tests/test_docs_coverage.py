@@ -14,7 +14,7 @@ from pathlib import Path
 
 from api.app import create_app, route_table
 from station.cli import build_parser
-from station.config import Settings
+from station.core.config import Settings
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: Framework pages, not part of the API.

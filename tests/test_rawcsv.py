@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station.errors import InputError
+from station.core.errors import InputError
 from station.rawcsv import HEADER, RawRecording, parse_raw_csv, read_raw_csv, write_raw_csv
 
 DATA = Path(__file__).parent / "data"

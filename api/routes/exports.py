@@ -19,8 +19,8 @@ from fastapi.responses import FileResponse
 from api import API_PREFIX
 from api.deps import get_settings, get_store, require_role
 from api.routes.common import MAX_ID
-from station.config import Settings
-from station.errors import NotFoundError
+from station.core.config import Settings
+from station.core.errors import NotFoundError
 
 router = APIRouter(prefix=API_PREFIX, tags=["exports"], dependencies=[Depends(require_role("coach"))])
 

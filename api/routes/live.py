@@ -30,7 +30,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from api import API_PREFIX
 from api.auth import authenticate, check_role
 from api.routes.geometry import geometry_in_use
-from station.errors import AuthError, ForbiddenError, StationError
+from station.core.errors import AuthError, ForbiddenError, StationError
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=API_PREFIX, tags=["live"])

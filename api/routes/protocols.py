@@ -1,5 +1,5 @@
 """``GET /api/v1/protocols``: the test protocols, their options and the instructions
-read to the athlete (from :mod:`station.protocols`, shared with the kiosk)."""
+read to the athlete (from :mod:`station.core.protocols`, shared with the kiosk)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 
 from api import API_PREFIX
 from api.deps import require_role
-from station.protocols import OPTION_LIMITS, PROTOCOLS
+from station.core.protocols import OPTION_LIMITS, PROTOCOLS
 
 router = APIRouter(prefix=API_PREFIX, tags=["recording"], dependencies=[Depends(require_role("coach"))])
 

@@ -12,7 +12,7 @@ from api import API_PREFIX
 from api.auth import Principal
 from api.deps import audit, get_recorder, get_store, require_role
 from api.routes.common import MAX_ID
-from station.protocols import PROTOCOL_NAMES, PROTOCOLS
+from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS
 
 router = APIRouter(prefix=API_PREFIX, tags=["recording"], dependencies=[Depends(require_role("coach"))])
 
@@ -23,7 +23,7 @@ StoreDep = Annotated[Any, Depends(get_store)]
 
 class RecordingOptions(BaseModel):
     """Per-trial options; anything left out takes the protocol's default. The limits are
-    :data:`station.protocols.OPTION_LIMITS` (the recorder checks them again)."""
+    :data:`station.core.protocols.OPTION_LIMITS` (the recorder checks them again)."""
 
     model_config = ConfigDict(extra="forbid")
 

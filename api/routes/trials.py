@@ -15,9 +15,9 @@ from api import API_PREFIX
 from api.auth import Principal
 from api.deps import audit, get_recorder, get_store, require_role
 from api.routes.common import MAX_ID, MAX_PAGE, Page
-from calibration.model import Calibration
-from station.errors import InputError
-from station.protocols import PROTOCOL_NAMES, PROTOCOLS
+from station.core.calibration import Calibration
+from station.core.errors import InputError
+from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS
 from station.video_sync import video_offset_s
 
 router = APIRouter(prefix=API_PREFIX, tags=["trials"], dependencies=[Depends(require_role("coach"))])
@@ -122,7 +122,7 @@ def recompute_trial(
         row = store.get_calibration(body.calibration_id)
         if row.get("kind") != "calibration":
             raise InputError(f"calibration {body.calibration_id} is a {row.get('kind')}, not a full calibration")
-        cal = Calibration.from_dict({**row["data"], "id": row["id"], "is_default": False})
+        cal = Calibration.from_row(row)
     else:
         cal = recorder.acquisition.calibration
     result = recorder.recompute(trial_id, cal)

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 
 from hardware.sim.sway import SwayNoise
-from station.errors import InputError
-from station.geometry import Geometry
+from station.core.errors import InputError
+from station.core.geometry import Geometry
+from station.core.physics import G_M_S2
 
-G = 9.81
 #: Fine grid of the physics (s).
 DT = 1e-3
 #: Grid of the sway generators (Hz); sway has no content above ~5 Hz, so it is generated
@@ -76,7 +76,7 @@ class Athlete:
 
     @property
     def weight_n(self) -> float:
-        return self.body_mass_kg * G
+        return self.body_mass_kg * G_M_S2
 
     @property
     def com_height_m(self) -> float:
@@ -526,14 +526,14 @@ def _hop_force(t: np.ndarray, w: float, mass_kg: float, contacts: list[tuple[flo
         return f
 
     first_flight = contacts[1][0] - takeoff
-    p0 = _push_peak(t, w, mass_kg, 0.5 * G * first_flight, push, t_push, takeoff)
+    p0 = _push_peak(t, w, mass_kg, 0.5 * G_M_S2 * first_flight, push, t_push, takeoff)
     f = push(p0)
     for s, d, p in contacts[1:-1]:
         m = (t >= s) & (t < s + d)
         f[m] = p * np.sin(np.pi * (t[m] - s) / d)
     s_land, d_land, p_land = contacts[-1]
     last_flight = s_land - (contacts[-2][0] + contacts[-2][1])
-    profile, _ = _landing_profile(w, mass_kg, 0.5 * G * last_flight, p_land, 0.5 * d_land,
+    profile, _ = _landing_profile(w, mass_kg, 0.5 * G_M_S2 * last_flight, p_land, 0.5 * d_land,
                                   tau=rng.uniform(0.1, 0.2), f_osc=rng.uniform(2.0, 3.0))
     f = np.where(t >= s_land, _place(t, s_land, profile), f)
     return f, s_land
@@ -601,8 +601,8 @@ def _hop_and_stick(b: _Build, o: dict[str, Any]) -> Motion:
             return f
 
         # take-off speed for the flight time (same height): v = g * t_flight / 2
-        pre = push(_push_peak(t, w, a.body_mass_kg, 0.5 * G * tf, push, t_push, takeoff))
-    profile, tts = _landing_profile(w, a.body_mass_kg, 0.5 * G * tf, peak, t_rise, tau, f_osc)
+        pre = push(_push_peak(t, w, a.body_mass_kg, 0.5 * G_M_S2 * tf, push, t_push, takeoff))
+    profile, tts = _landing_profile(w, a.body_mass_kg, 0.5 * G_M_S2 * tf, peak, t_rise, tau, f_osc)
     land = np.where(t >= t_land, _place(t, t_land, profile), 0.0)
     tau_l = np.clip(t - t_land, 0.0, None)
     b.total = b.total - w + np.where(t < t_land, pre, land)  # keep the small vertical noise

@@ -39,8 +39,8 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from hardware.base import Camera, VideoFrame
-from station.analysis.markers import DEFAULT_MARKERS, MarkerSpec
-from station.errors import ConflictError, HardwareError
+from station.core.errors import ConflictError, HardwareError
+from station.core.markers import DEFAULT_MARKERS, MarkerSpec
 
 Leg = Literal["left", "right"]
 
@@ -389,7 +389,7 @@ class SimCamera(Camera):
 
     def start_recording(self, path: str | Path) -> None:
         """Record every frame read from now on to ``path`` (MP4/H.264 + timestamps)."""
-        from station.video import VideoWriter
+        from hardware.video_file import VideoWriter
 
         with self._rec_lock:
             if self._recording is not None:
@@ -397,7 +397,7 @@ class SimCamera(Camera):
             self._recording = VideoWriter(path, width=self.width, height=self.height, fps=self.fps)
 
     def stop_recording(self) -> Any:
-        """Finish the file; returns a :class:`station.video.RecordedVideo`."""
+        """Finish the file; returns a :class:`hardware.video_file.RecordedVideo`."""
         with self._rec_lock:
             if self._recording is None:
                 raise ConflictError("the camera is not recording", hint="Call start_recording first.")

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from calibration.model import NOMINAL_COUNTS_PER_N, Calibration
-from station.geometry import CHANNELS, Geometry
+from station.core.calibration import NOMINAL_COUNTS_PER_N, Calibration
+from station.core.geometry import CHANNELS, Geometry
 
 N_CH = len(CHANNELS)
 #: HX711 out-of-range codes (two's complement 24 bit).

@@ -3,7 +3,7 @@
 It behaves like the HX711 backend as the acquisition sees it: frames of eight raw counts
 on CLOCK_MONOTONIC, bad reads (out-of-range codes, spikes, a dead chip) flagged in
 ``invalid`` with the channel's last valid value held, counters in :meth:`health`, and a
-:class:`~station.errors.HardwareError` while the whole array is gone.
+:class:`~station.core.errors.HardwareError` while the whole array is gone.
 
 What stands on the plates is a *scenario* (``empty``, ``quiet_stance`` or any protocol
 of :func:`hardware.sim.simulate_trial`), plus dead weights placed for calibration. The
@@ -44,8 +44,9 @@ from hardware.sim.trial import (
     protocol_motion,
     truth_from_motion,
 )
-from station.errors import HardwareError, InputError
-from station.geometry import CHANNELS, PLATES, Geometry
+from station.core.errors import HardwareError, InputError
+from station.core.geometry import CHANNELS, PLATES, Geometry
+from station.core.physics import G_M_S2
 
 SCENARIOS = ("empty", "quiet_stance", *SIM_PROTOCOLS)
 #: Length of the blend between scenarios (s): the athlete steps on, off or over.
@@ -55,7 +56,6 @@ LOOP_PAUSE_S = 3.0
 #: A paced source that falls further behind than this drops the missed frames (s), as
 #: real chips overwrite unread samples; shorter stalls are caught up.
 MAX_CATCH_UP_S = 1.0
-G = 9.81
 
 
 @dataclass
@@ -489,7 +489,7 @@ class SimLoadCellSource(LoadCellSource):
         # lowered onto the plate over 0.3 s, then a tiny decaying rocking (1 %, 4 Hz)
         on, _ = minjerk(t_s, m.placed_s, 0.3)
         settle = 1.0 + 0.01 * np.exp(-dt / 0.4) * np.sin(2 * np.pi * 4.0 * dt)
-        f = m.mass_kg * G * on * settle
+        f = m.mass_kg * G_M_S2 * on * settle
         x = np.full_like(t_s, m.position_mm[0])
         y = np.full_like(t_s, m.position_mm[1])
         for tj, amp, ang, decay in self._jiggles:

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
-G = 9.81
+from station.core.physics import G_M_S2
 
 
 @lru_cache(maxsize=32)
@@ -27,7 +27,7 @@ def _sos(fs_hz: float, com_fc_hz: float, h_m: float) -> tuple[np.ndarray, float]
     """Filter sections and the output sd for unit white noise (to normalise to sd 1)."""
     dt = 1.0 / fs_hz
     lp = signal.butter(4, com_fc_hz, fs=fs_hz, output="sos")
-    k = (h_m / G) / dt**2
+    k = (h_m / G_M_S2) / dt**2
     # x_cop[i] = x[i] - k * (x[i] - 2 x[i-1] + x[i-2])
     fir = np.array([[1.0 - k, 2.0 * k, -k, 1.0, 0.0, 0.0]])
     sos = np.vstack([lp, fir])

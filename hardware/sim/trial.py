@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from calibration.model import Calibration
 from hardware.sim.athlete import (
     FOOT,
     NEEDS_LEG,
@@ -28,12 +27,12 @@ from hardware.sim.athlete import (
     build_motion,
 )
 from hardware.sim.cells import CODE_ALL_ONES, CODE_MAX, SimCells, split_loads
-from station.errors import InputError
-from station.geometry import CHANNELS, Geometry
-from station.protocols import PROTOCOLS
+from station.core.calibration import Calibration
+from station.core.errors import InputError
+from station.core.geometry import CHANNELS, Geometry
+from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
+from station.core.protocols import PROTOCOLS
 
-#: Vertical force threshold of a contact (N), as the analysis uses (domain notes).
-CONTACT_N = 20.0
 #: Frame timestamp jitter (s, sd) of a real acquisition loop on Linux, and its bound as a
 #: fraction of the frame period.
 JITTER_SD_S = 0.15e-3
@@ -43,7 +42,7 @@ DEFAULT_DURATION_S = {**{p.name: p.default_duration_s for p in PROTOCOLS.values(
                       "quiet_stance": 30.0}
 
 
-def crossings(t_s: np.ndarray, f_n: np.ndarray, threshold_n: float = CONTACT_N) -> list[tuple[float | None, float | None]]:
+def crossings(t_s: np.ndarray, f_n: np.ndarray, threshold_n: float = CONTACT_THRESHOLD_N) -> list[tuple[float | None, float | None]]:
     """Intervals where the piecewise-linear ``f_n(t_s)`` is at or above ``threshold_n``.
 
     Crossing times are exact for the linear interpolation; ``None`` marks an interval that
@@ -98,7 +97,7 @@ class GroundTruth:
 
     @property
     def body_weight_n(self) -> float:
-        return self.body_mass_kg * 9.81
+        return self.body_mass_kg * G_M_S2
 
     @property
     def duration_s(self) -> float:
@@ -132,7 +131,7 @@ class GroundTruth:
             "body_mass_kg": self.body_mass_kg,
             "body_weight_n": self.body_weight_n,
             "duration_s": self.duration_s,
-            "contact_threshold_n": CONTACT_N,
+            "contact_threshold_n": CONTACT_THRESHOLD_N,
             "contacts": self.contacts,
             "reps": self.reps,
             "touchdowns": self.touchdowns,

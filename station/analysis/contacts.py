@@ -14,7 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-CONTACT_THRESHOLD_N = 20.0
+from station.core.physics import CONTACT_THRESHOLD_N
+
 #: Half-width of the hysteresis band (N): a contact begins once the force reaches
 #: 20 + 5 N and ends once it falls below 20 - 5 N. Several times the summed HX711
 #: noise of a plate (about 1 N RMS) so chatter cannot split a contact.

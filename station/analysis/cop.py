@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from station.geometry import PLATES, Geometry, cop_from_cells
-
-#: Below this vertical force (N) a plate's CoP is undefined (noise-dominated): the
-#: same 20 N as the contact threshold.
-MIN_COP_FORCE_N = 20.0
+from station.core.geometry import PLATES, Geometry, cop_from_cells
+from station.core.physics import CONTACT_THRESHOLD_N
 
 
 def plate_force_and_cop(
-    loads_n: np.ndarray, *, geometry: Geometry, min_force_n: float = MIN_COP_FORCE_N
+    loads_n: np.ndarray, *, geometry: Geometry, min_force_n: float = CONTACT_THRESHOLD_N
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-plate vertical force and CoP from the eight corner loads.
 
@@ -36,7 +33,7 @@ def plate_force_and_cop(
 
     References
     ----------
-    CoP = sum(F_i p_i) / sum(F_i), see :func:`station.geometry.cop_from_cells`.
+    CoP = sum(F_i p_i) / sum(F_i), see :func:`station.core.geometry.cop_from_cells`.
     """
     loads = np.asarray(loads_n, dtype=float)
     fz = np.empty((len(loads), 2))
@@ -50,7 +47,7 @@ def plate_force_and_cop(
 
 
 def combined_cop_from_cells(
-    loads_n: np.ndarray, *, geometry: Geometry, min_force_n: float = MIN_COP_FORCE_N
+    loads_n: np.ndarray, *, geometry: Geometry, min_force_n: float = CONTACT_THRESHOLD_N
 ) -> np.ndarray:
     """Combined CoP of both plates from all eight cells: sum(F_i p_i) / sum(F_i).
 
@@ -76,7 +73,7 @@ def combined_cop_from_cells(
 
 
 def combined_cop(
-    fz_n: np.ndarray, cop_mm: np.ndarray, *, min_force_n: float = MIN_COP_FORCE_N
+    fz_n: np.ndarray, cop_mm: np.ndarray, *, min_force_n: float = CONTACT_THRESHOLD_N
 ) -> np.ndarray:
     """Force-weighted mean of the plate CoPs.
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from station.analysis.markers import MARKER_NAMES
+from station.core.markers import MARKER_NAMES
 
 Leg = Literal["left", "right"]
 

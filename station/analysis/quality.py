@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from station.geometry import CHANNELS
+from station.core.geometry import CHANNELS
 
 #: fraction of frames a channel may be invalid before it is reported
 INVALID_FRACTION_WARN = 0.01

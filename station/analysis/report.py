@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from station.analysis.contacts import CONTACT_THRESHOLD_N, Contact, detect_contacts, phase_durations
+from station.analysis.contacts import Contact, detect_contacts, phase_durations
 from station.analysis.cop import combined_cop, combined_cop_from_cells, plate_force_and_cop
 from station.analysis.filters import (
     FILTER_ORDER,
@@ -28,12 +28,13 @@ from station.analysis.quality import (
     quality_flags,
     stepped_off_warning,
 )
-from station.analysis.squat import G_M_S2, rep_sway, segment_reps, stability_score
+from station.analysis.squat import rep_sway, segment_reps, stability_score
 from station.analysis.stabilization import TTS_BAND_FRACTION, TTS_WINDOW_S, time_to_stabilization_s
 from station.analysis.sway import frequency_measures, sway_measures
-from station.errors import InputError
-from station.geometry import CHANNELS, Geometry
-from station.protocols import PROTOCOL_NAMES
+from station.core.errors import InputError
+from station.core.geometry import CHANNELS, Geometry
+from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
+from station.core.protocols import PROTOCOL_NAMES
 
 MIN_DURATION_S = 1.0
 #: sway is skipped (with a warning) for windows shorter than this
@@ -61,7 +62,7 @@ def analyze_corner_loads(
     t_s : (N,) timestamps, s, strictly increasing (irregular allowed).
     loads_n : (N, 8) vertical load per cell, N, in CHANNELS order.
     geometry : plate and cell positions (lab frame).
-    protocol : one of :data:`station.protocols.PROTOCOL_NAMES`.
+    protocol : one of :data:`station.core.protocols.PROTOCOL_NAMES`.
     leg : stance leg of single-leg protocols ("left"/"right"); inferred when None.
     body_mass_kg : when given, body weight = mass * 9.80665; else measured.
     invalid : (N,) per-frame bitmask of channels the hardware flagged.

@@ -19,8 +19,8 @@ from scipy.integrate import cumulative_trapezoid
 
 from station.analysis.filters import butter_lowpass
 from station.analysis.sway import sway_measures
+from station.core.physics import G_M_S2
 
-G_M_S2 = 9.80665
 #: low-pass for the force before integration (Hz): squats are below 1 Hz
 SQUAT_FORCE_CUTOFF_HZ = 5.0
 #: a descent/rise needs the CoM speed to exceed this (m/s)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from station import __version__
-from station.errors import ConfigError, InputError, StationError
+from station.core.errors import ConfigError, InputError, StationError
 
 #: Sub-command modules, in the order ``station --help`` lists them.
 COMMAND_MODULES = (

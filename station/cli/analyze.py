@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from station.errors import InputError
-from station.geometry import Geometry
-from station.protocols import PROTOCOL_NAMES
+from station.core.errors import InputError
+from station.core.geometry import Geometry
+from station.core.protocols import PROTOCOL_NAMES
 
 
 def register(subparsers: Any) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from station.backup import backup_database, default_backup_dir
 from station.cli.argtypes import positive_int
 from station.cli.progress import PageProgress
-from station.config import load_settings
+from station.core.config import load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from station.errors import CalibrationError, ConflictError, InputError
+from station.core.errors import CalibrationError, ConflictError, InputError
 
 POLL_S = 0.1
 #: How long a step may wait for the mass before the CLI gives up (s, wall clock).
@@ -58,12 +58,12 @@ def _check_masses(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check_masses(args)
-    from calibration.service import CalibrationService, active_calibration
     from hardware.factory import make_load_cell_source
     from hardware.sim import SimLoadCellSource
     from station.acquisition import Acquisition
-    from station.config import load_settings
-    from station.geometry import Geometry
+    from station.calibration_service import CalibrationService, active_calibration
+    from station.core.config import load_settings
+    from station.core.geometry import Geometry
     from station.runtime import load_geometry
     from station.service_lock import ServiceLock
     from station.storage import Store

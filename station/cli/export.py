@@ -10,10 +10,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from station.cli._db import open_store
 from station.cli.argtypes import positive_int
-from station.errors import InputError
+from station.core.errors import InputError
 from station.export import FORMATS, export_trial
+from station.storage.opening import open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

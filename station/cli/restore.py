@@ -10,8 +10,8 @@ from pathlib import Path
 
 from station.backup import default_backup_dir, restore_database
 from station.cli.progress import PageProgress
-from station.config import load_settings
-from station.errors import ConflictError
+from station.core.config import load_settings
+from station.core.errors import ConflictError
 from station.service_lock import ServiceLock, holder
 
 SYSTEMD_UNIT = "station.service"

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from station.config import load_settings
+from station.core.config import load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

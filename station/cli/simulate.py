@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from station.errors import InputError
-from station.protocols import PROTOCOL_NAMES
+from station.core.errors import InputError
+from station.core.protocols import PROTOCOL_NAMES
 
 #: The station's protocols plus the simulator's extra ``hopping`` (kept here so that
 #: ``station --help`` does not import numpy/scipy).

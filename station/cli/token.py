@@ -7,7 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from station.cli._db import open_store
+from station.storage.opening import open_store
 
 
 def _actor() -> str:

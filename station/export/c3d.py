@@ -37,15 +37,14 @@ from typing import Any
 
 import numpy as np
 
-from station.errors import InputError, StorageError
+from station.core.errors import InputError, StorageError
+from station.core.geometry import CHANNELS, PLATES, Geometry
+from station.core.physics import CONTACT_THRESHOLD_N
 from station.export.common import trial_loads
-from station.geometry import CHANNELS, PLATES, Geometry
 from station.storage import Store
 
 #: Margin around the cell rectangle used as the plate outline in CORNERS.
 PLATE_MARGIN_MM = 20.0
-#: Below this vertical force a plate's CoP (and so its moments) is undefined.
-COP_MIN_FZ_N = 20.0
 FP_LABELS = ("Fx", "Fy", "Fz", "Mx", "My", "Mz")
 FP_UNITS = ("N", "N", "N", "Nmm", "Nmm", "Nmm")
 
@@ -84,7 +83,7 @@ def plate_channels(loads_n: np.ndarray, geometry: Geometry) -> np.ndarray:
         # moments of the cell loads about the plate origin, lab axes
         mx_lab = loads_n[:, cells] @ (pos[cells, 1] - oy)  # = Fz * (y_cop - oy)
         my_lab = loads_n[:, cells] @ (pos[cells, 0] - ox)  # = Fz * (x_cop - ox)
-        loaded = fz >= COP_MIN_FZ_N
+        loaded = fz >= CONTACT_THRESHOLD_N
         x_p = np.where(loaded, my_lab / np.where(loaded, fz, 1.0), 0.0)   # plate x = lab x
         y_p = np.where(loaded, -mx_lab / np.where(loaded, fz, 1.0), 0.0)  # plate y = lab -y
         out[:, 6 * k + 2] = fz

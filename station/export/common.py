@@ -1,17 +1,13 @@
-"""What every export needs: the trial's calibrated loads, and format dispatch."""
+"""What every export needs: the trial's calibration and its calibrated loads."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from calibration.model import Calibration
-from station.errors import InputError
+from station.core.calibration import Calibration
 from station.storage import Store
-
-FORMATS = ("csv", "json", "c3d")
 
 
 def trial_calibration(store: Store, trial: dict[str, Any]) -> Calibration:
@@ -20,8 +16,7 @@ def trial_calibration(store: Store, trial: dict[str, Any]) -> Calibration:
     ``calibration_id`` None means the station was uncalibrated (nominal gains).
     """
     if trial.get("calibration_id") is not None:
-        row = store.get_calibration(trial["calibration_id"])
-        cal = Calibration.from_dict({**row["data"], "id": row["id"]})
+        cal = Calibration.from_row(store.get_calibration(trial["calibration_id"]))
     else:
         cal = Calibration()
     if trial.get("zero_offsets"):
@@ -39,23 +34,3 @@ def trial_loads(store: Store, trial_id: int, *, include_deleted: bool = False) -
     cal = trial_calibration(store, trial)
     t_s = (t_ns - t_ns[0]) / 1e9 if len(t_ns) else np.zeros(0)
     return trial, t_s, cal.counts_to_newtons(counts), invalid, cal
-
-
-def export_trial(store: Store, trial_id: int, fmt: str, out: str | Path) -> Path:
-    """Write trial ``trial_id`` as ``fmt`` (csv, json or c3d) to ``out``; return the path."""
-    out = Path(out)
-    if fmt == "csv":
-        from station.export.csv import write_trial_csv
-
-        write_trial_csv(store, trial_id, out)
-    elif fmt == "json":
-        from station.export.json import write_trial_json
-
-        write_trial_json(store, trial_id, out)
-    elif fmt == "c3d":
-        from station.export.c3d import write_trial_c3d
-
-        write_trial_c3d(store, trial_id, out)
-    else:
-        raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return out

@@ -7,7 +7,7 @@ import re
 import secrets
 from typing import Any
 
-from station.errors import ConflictError, InputError, NotFoundError
+from station.core.errors import ConflictError, InputError, NotFoundError
 from station.storage.base import StoreBase, from_json, now_iso, to_json
 
 CALIBRATION_KINDS = ("calibration", "rezero", "camera_roll")

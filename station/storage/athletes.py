@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from station.errors import InputError, NotFoundError
+from station.core.errors import InputError, NotFoundError
 from station.storage.base import StoreBase, from_json, now_iso
 
 ATHLETE_FIELDS = ("name", "birth_year", "body_mass_kg", "dominant_leg", "notes")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from station.errors import StorageError
+from station.core.errors import StorageError
 from station.storage.migrations import run_migrations
 
 

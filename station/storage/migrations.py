@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from station.errors import StorageError
+from station.core.errors import StorageError
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from station.cli._db import open_store
-from station.errors import StationError
+from station.core.errors import StationError
+from station.storage.opening import open_store
 
 
 def main(argv: list[str] | None = None) -> int:

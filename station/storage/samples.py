@@ -31,7 +31,7 @@ import zlib
 import numpy as np
 
 from hardware.base import N_CHANNELS
-from station.errors import InputError, StorageError
+from station.core.errors import InputError, StorageError
 
 MAGIC = b"SSC2"
 _HEADER = struct.Struct("<4sIBq8q")

@@ -9,8 +9,8 @@ import numpy as np
 
 from hardware.base import N_CHANNELS
 from station import __version__
-from station.errors import ConflictError, InputError, NotFoundError
-from station.protocols import check_protocol_leg
+from station.core.errors import ConflictError, InputError, NotFoundError
+from station.core.protocols import check_protocol_leg
 from station.storage import samples as codec
 from station.storage.athletes import AthletesMixin, _decode_trial, check_page
 from station.storage.base import from_json, now_iso, to_json

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from station.geometry import PLATES, Geometry
+from station.core.geometry import PLATES, Geometry
 
 
 def loads_from_plates(fz_n: np.ndarray, cop_mm: np.ndarray, geometry: Geometry | None = None) -> np.ndarray:

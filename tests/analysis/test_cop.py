@@ -1,7 +1,7 @@
 import numpy as np
 
 from station.analysis.cop import combined_cop, combined_cop_from_cells, plate_force_and_cop
-from station.geometry import Geometry
+from station.core.geometry import Geometry
 from tests.analysis.helpers import loads_from_plates
 
 

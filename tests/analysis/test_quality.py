@@ -2,7 +2,7 @@ import numpy as np
 
 from station.analysis import analyze_corner_loads
 from station.analysis.quality import channel_warnings, stepped_off_warning
-from station.geometry import Geometry
+from station.core.geometry import Geometry
 from tests.analysis.helpers import loads_from_plates
 
 
@@ -67,7 +67,7 @@ def test_empty_plates_say_so_and_stay_json():
 
 def test_a_channel_that_dies_before_the_end_counts_as_dead() -> None:
     from station.analysis.quality import DEAD_AT_END_S, died_before_end
-    from station.geometry import CHANNELS
+    from station.core.geometry import CHANNELS
 
     t = np.arange(0, 10.0, 1 / 80)
     bit = 1 << CHANNELS.index("right_bl")
@@ -86,7 +86,7 @@ def test_a_channel_that_dies_before_the_end_counts_as_dead() -> None:
 
 
 def test_sway_is_withheld_when_a_channel_died_during_the_trial() -> None:
-    from station.geometry import CHANNELS
+    from station.core.geometry import CHANNELS
 
     fs = 80.0
     t = np.arange(0, 12.0, 1 / fs)

@@ -12,8 +12,8 @@ from station.analysis import analyze_corner_loads, analyze_plates
 from station.analysis.contacts import detect_contacts, phase_durations
 from station.analysis.cop import plate_force_and_cop
 from station.c3d_input import read_c3d_plates
-from station.errors import InputError
-from station.geometry import Geometry
+from station.core.errors import InputError
+from station.core.geometry import Geometry
 from station.rawcsv import read_raw_csv
 from tests.analysis.real_readers import REAL, read_amti, read_jump, read_kistler_original, read_mot
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from station.analysis import analyze_corner_loads, analyze_plates
-from station.errors import InputError
-from station.geometry import Geometry
+from station.core.errors import InputError
+from station.core.geometry import Geometry
 from tests.analysis.helpers import loads_from_plates
 
 ISSUE_KEYS = {

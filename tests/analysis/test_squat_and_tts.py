@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from station.analysis.squat import G_M_S2, com_velocity_m_s, segment_reps, stability_score
+from station.analysis.squat import com_velocity_m_s, segment_reps, stability_score
 from station.analysis.stabilization import time_to_stabilization_s
+from station.core.physics import G_M_S2
 
 
 def squat_force(fs, reps, *, mass=70.0, depth=0.25, period=3.0, pause=1.5, lead=2.0):

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from station.config import Settings
+from station.core.config import Settings
 from station.runtime import Station
 
 

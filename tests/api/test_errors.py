@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from api.app import create_app
-from station.errors import StorageError
+from station.core.errors import StorageError
 from tests.api.conftest import Tokens, make_settings
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from calibration.model import NOMINAL_COUNTS_PER_N
+from station.core.calibration import NOMINAL_COUNTS_PER_N
 from station.rawcsv import parse_raw_csv
 from tests.api.conftest import Tokens
 

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from calibration.model import Calibration
+from hardware.video_file import read_timestamps
+from station.core.calibration import Calibration
 from station.runtime import Station
-from station.video import read_timestamps
 from tests.api.conftest import Tokens, make_settings
 from tests.api.test_recording import QUICK, wait_state
 
@@ -112,7 +112,7 @@ def test_video_offset_is_null_without_a_sidecar(client: TestClient, tokens: Toke
     body = client.get(f"/api/v1/trials/{t['id']}", headers=tokens.coach_h).json()
     assert body["video"]["offset_s"] is None
     # and with a sidecar written 0.2 s after the first sample
-    from station.video import write_timestamps
+    from hardware.video_file import write_timestamps
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_timestamps(path.with_suffix(".frames.csv"), np.array([5_200_000_000, 5_266_000_000]))

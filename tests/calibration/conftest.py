@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from calibration.service import CalibrationService
 from hardware.sim import SimCells, SimLoadCellSource
 from station.acquisition import Acquisition
+from station.calibration_service import CalibrationService
 from station.storage import Store
 
 

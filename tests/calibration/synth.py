@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from station.geometry import CHANNELS, PLATES, Geometry
+from station.core.geometry import CHANNELS, PLATES, Geometry
 
 G = 9.80665
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from hardware.sim import SimCells, SimLoadCellSource
-from station.config import Settings
+from station.core.config import Settings
 from station.runtime import Station
 
 BASE = "/api/v1/calibration"

@@ -10,10 +10,10 @@ import pytest
 
 from bench.bench_calibration import drift_hour
 from calibration.drift import DriftMonitor, DriftRule, Rezero, drift_warning
-from calibration.model import Calibration
-from calibration.service import CalibrationService
 from hardware.sim import SimCells, SimLoadCellSource
 from station.acquisition import Acquisition
+from station.calibration_service import CalibrationService
+from station.core.calibration import Calibration
 from station.storage import Store
 
 from .conftest import SimRig
@@ -142,7 +142,7 @@ def test_manual_rezero_refused_when_loaded(tmp_path: Path) -> None:
     rig.acq.set_calibration(true)
     rig.source.place_mass(10.0, (150.0, 0.0))
     rig.run(3.0)
-    from station.errors import CalibrationError
+    from station.core.errors import CalibrationError
 
     with pytest.raises(CalibrationError, match="right plate is not empty"):
         rig.service.rezero_now(actor="admin")
@@ -151,7 +151,7 @@ def test_manual_rezero_refused_when_loaded(tmp_path: Path) -> None:
     out = rig.service.rezero_now(actor="admin")
     assert out["manual"] and rig.store.get_calibration(out["id"])["created_by"] == "admin"
     rig.recording[0] = True
-    from station.errors import ConflictError
+    from station.core.errors import ConflictError
 
     with pytest.raises(ConflictError):
         rig.service.rezero_now(actor="admin")

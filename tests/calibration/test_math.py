@@ -7,11 +7,11 @@ import pytest
 
 from calibration.capture import make_capture
 from calibration.fit import fit_calibration
-from calibration.model import Calibration
 from calibration.tare import tare
 from calibration.verify import verify
-from station.errors import CalibrationError
-from station.geometry import CHANNELS, PLATES
+from station.core.calibration import Calibration
+from station.core.errors import CalibrationError
+from station.core.geometry import CHANNELS, PLATES
 
 from .synth import G, SynthPlates
 

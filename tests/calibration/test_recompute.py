@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from calibration.model import Calibration
-from calibration.service import CalibrationService, calibration_from_row
 from hardware.sim import SimCells, SimLoadCellSource
 from station.acquisition import Acquisition
+from station.calibration_service import CalibrationService
+from station.core.calibration import Calibration
 from station.recording import Recorder
 from station.storage import Store
 
@@ -32,7 +32,7 @@ def _wait(svc: CalibrationService, pred, timeout_s: float = 60.0) -> dict:
 
 
 def _retry(fn, timeout_s: float = 30.0):
-    from station.errors import CalibrationError
+    from station.core.errors import CalibrationError
 
     end = time.monotonic() + timeout_s
     while True:
@@ -80,13 +80,13 @@ def test_trial_keeps_its_calibration_and_is_recomputed_under_a_new_one(tmp_path:
 
         # The stored trial still says A; recomputed, it says B and weighs right.
         assert store.get_trial(trial["id"])["calibration_id"] == a_id
-        recomputed = rec.recompute(trial["id"], calibration_from_row(store.get_calibration(b_id)))
+        recomputed = rec.recompute(trial["id"], Calibration.from_row(store.get_calibration(b_id)))
         assert recomputed["calibration_id"] == b_id
         weight_b = recomputed["metrics"]["measured_body_weight_n"]
         assert weight_b == pytest.approx(truth, rel=0.005)
         assert abs(weight_b - truth) < abs(weight_a - truth) / 3
         # Recomputing under A again gives back the original numbers: nothing was lost.
-        again = rec.recompute(trial["id"], calibration_from_row(store.get_calibration(a_id)))
+        again = rec.recompute(trial["id"], Calibration.from_row(store.get_calibration(a_id)))
         assert again["metrics"]["measured_body_weight_n"] == pytest.approx(weight_a, rel=1e-9)
     finally:
         svc.close()

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibration.model import Calibration
 from hardware.base import LoadCellFrame, LoadCellSource
 from hardware.sim import SimCells
-from station.errors import CalibrationError, ConflictError
-from station.geometry import PLATES
+from station.core.calibration import Calibration
+from station.core.errors import CalibrationError, ConflictError
+from station.core.geometry import PLATES
 
 from .conftest import SimRig
 
@@ -211,8 +211,8 @@ class _SwappedCables(LoadCellSource):
 
 
 def test_cells_on_each_others_boards_are_detected(tmp_path: Path) -> None:
-    from calibration.service import CalibrationService
     from station.acquisition import Acquisition
+    from station.calibration_service import CalibrationService
 
     rig = SimRig(tmp_path, seed=5)
     rig.service.close()

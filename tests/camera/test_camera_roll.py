@@ -7,7 +7,7 @@ import pytest
 
 from calibration.camera_roll import NO_ROLL, CameraRoll, measure_roll_deg, roll_from_points_deg
 from hardware.sim.camera import SimCamera
-from station.errors import CalibrationError, InputError
+from station.core.errors import CalibrationError, InputError
 
 
 @pytest.mark.parametrize("roll", [-4.0, 0.0, 2.5])

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from hardware.sim.camera import SimCamera, SquatMotion
-from station.config import Settings
+from station.core.config import Settings
 from station.runtime import Station
 
 

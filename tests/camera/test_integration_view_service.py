@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from calibration.camera_view import CameraViewCalibration, current_camera_roll
 from hardware.sim.camera import SimCamera
-from station.config import Settings
-from station.errors import CalibrationError, HardwareError, InputError
+from station.core.config import Settings
+from station.core.errors import CalibrationError, HardwareError, InputError
 from station.runtime import Station
 from station.storage import Store
 

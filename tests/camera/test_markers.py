@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from station.analysis.markers import DEFAULT_MARKERS, detect_markers, gate_partial_markers
+from station.analysis.markers import detect_markers, gate_partial_markers
+from station.core.markers import DEFAULT_MARKERS
 
 
 def _scene(centres: dict[str, tuple[float, float]], *, radius: float = 6.3, seed: int = 0) -> np.ndarray:

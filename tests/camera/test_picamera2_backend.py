@@ -12,9 +12,9 @@ import pytest
 
 from hardware.picamera2_backend import Picamera2Camera
 from hardware.sim.camera import SimCamera, SquatMotion
+from hardware.video_file import read_timestamps, read_video_frames
 from station.analysis.markers import detect_markers
-from station.errors import ConflictError, HardwareError
-from station.video import read_timestamps, read_video_frames
+from station.core.errors import ConflictError, HardwareError
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import numpy as np
 from calibration.camera_roll import measure_roll_deg
 from hardware.sim.camera import SimCamera
 from station.analysis.kinematics import frontal_kinematics, rep_kinematics
-from station.analysis.markers import MARKER_NAMES
+from station.core.markers import MARKER_NAMES
 from tests.camera.conftest import Filmed
 
 

@@ -9,10 +9,7 @@ import numpy as np
 import pytest
 
 from hardware.sim.camera import SimCamera, SquatMotion
-from station.analysis.kinematics import frontal_kinematics
-from station.analysis.markers import track_markers
-from station.errors import ConflictError, InputError
-from station.video import (
+from hardware.video_file import (
     delete_video,
     read_timestamps,
     read_video_frames,
@@ -20,6 +17,9 @@ from station.video import (
     timestamps_path_for,
     write_timestamps,
 )
+from station.analysis.kinematics import frontal_kinematics
+from station.analysis.markers import track_markers
+from station.core.errors import ConflictError, InputError
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,10 @@ import ezc3d
 import numpy as np
 import pytest
 
+from station.core.geometry import Geometry
+from station.core.physics import CONTACT_THRESHOLD_N
 from station.export import export_trial
-from station.export.c3d import COP_MIN_FZ_N, plate_corners_mm
-from station.geometry import Geometry
+from station.export.c3d import plate_corners_mm
 
 from .conftest import StoredTrial, store_sim_trial
 
@@ -65,7 +66,7 @@ def test_c3d_forces_match_the_truth(stored: StoredTrial, tmp_path: Path) -> None
         cop_y_lab = centre[1] - mx[on] / fz[on]
         assert np.abs(cop_x_lab - truth["cop_mm"][on, k, 0]).max() < 3.0
         assert np.abs(cop_y_lab - truth["cop_mm"][on, k, 1]).max() < 3.0
-        off = fz < COP_MIN_FZ_N
+        off = fz < CONTACT_THRESHOLD_N
         assert np.all(mx[off] == 0) and np.all(my[off] == 0)
     # the eight cell channels sum to the plate forces
     cells_left = sum(ch[f"F_left_{c}"] for c in ("fl", "fr", "bl", "br"))
@@ -89,7 +90,7 @@ def test_ezc3d_force_platform_reader_finds_our_cop(stored: StoredTrial, tmp_path
 
 
 def test_c3d_of_a_trial_too_short_is_refused(fresh_db, tmp_path: Path) -> None:
-    from station.errors import InputError
+    from station.core.errors import InputError
 
     a = fresh_db.create_athlete(name="A")
     t = fresh_db.create_trial(athlete_id=a["id"], protocol="stepping", sample_rate_hz=80)

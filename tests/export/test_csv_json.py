@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from station.analysis import analyze_corner_loads
-from station.errors import InputError, NotFoundError
+from station.core.errors import InputError, NotFoundError
+from station.core.geometry import Geometry
 from station.export import export_trial
-from station.geometry import Geometry
 from station.rawcsv import read_raw_csv
 
 from .conftest import StoredTrial

@@ -31,8 +31,8 @@ from hardware.fakes import (
     uninstall_fake_gpio,
 )
 from hardware.hx711_backend import HX711Array
-from station.config import HX711Pins
-from station.errors import HardwareError
+from station.core.config import HX711Pins
+from station.core.errors import HardwareError
 
 PINS = HX711Pins()
 # Distinct values, positive and negative, up to near full scale (24-bit two's complement).

@@ -13,7 +13,7 @@ import pytest
 
 from hardware.sim import simulate_trial
 from station.cli import main
-from station.geometry import CHANNELS
+from station.core.geometry import CHANNELS
 
 
 def station(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,7 @@
 """The simulated athlete and plates obey the physics they claim (hardware/sim).
 
 Checks go through the whole chain where possible: frames -> counts -> newtons with the
-true calibration -> station.geometry.cop_from_cells, compared with the noise-free truth.
+true calibration -> station.core.geometry.cop_from_cells, compared with the noise-free truth.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from hardware.sim import SimCells, simulate_trial, split_loads
 from hardware.sim.cells import CODE_MAX
-from station.errors import InputError
-from station.geometry import PLATES, Geometry, PlateGeometry, cop_from_cells
+from station.core.errors import InputError
+from station.core.geometry import PLATES, Geometry, PlateGeometry, cop_from_cells
 
 G = 9.81
 

@@ -9,8 +9,8 @@ import pytest
 
 from hardware.base import LoadCellFrame, LoadCellSource
 from hardware.sim import SimCells, SimLoadCellSource
-from station.errors import HardwareError, InputError
-from station.geometry import CHANNELS, PLATES, cop_from_cells
+from station.core.errors import HardwareError, InputError
+from station.core.geometry import CHANNELS, PLATES, cop_from_cells
 
 G = 9.81
 

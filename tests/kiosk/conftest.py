@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from station.config import Settings
+from station.core.config import Settings
 from station.runtime import Station
 from tests.api.servers import serve_in_thread
 

@@ -118,7 +118,7 @@ def test_squat_from_new_athlete_to_results_history_and_language(page: Any, kiosk
     page.wait_for_timeout(300)
     # The CoP marker is drawn at trial time = video time + the first frame's offset
     # from the first force sample (frame-timestamp sidecar vs stored samples).
-    from station.video import read_timestamps
+    from hardware.video_file import read_timestamps
 
     first_frame_ns = int(read_timestamps(trial["video"]["timestamps_path"])[0])
     first_sample_ns = int(store.load_samples(trial["id"])[0][0])

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from calibration.workflow import STATES as CAL_STATES
-from station.geometry import CHANNELS
-from station.protocols import PROTOCOLS
+from station.core.geometry import CHANNELS
+from station.core.protocols import PROTOCOLS
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
 LANGS = ("en", "nl")

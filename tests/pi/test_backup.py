@@ -15,7 +15,7 @@ from station.backup import (
     restore_database,
     rotate_backups,
 )
-from station.errors import InputError, NotFoundError
+from station.core.errors import InputError, NotFoundError
 from tests.pi.livedb import PREFILL_ROWS, Writer, max_id, rows
 
 
@@ -145,7 +145,7 @@ def test_damaged_and_foreign_files_are_refused(tmp_path, data_dir):
 def test_one_backup_at_a_time_per_folder(tmp_path):
     import fcntl
 
-    from station.errors import ConflictError
+    from station.core.errors import ConflictError
 
     db = _small_db(tmp_path / "station.sqlite3")
     out = tmp_path / "backups"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from station.config import load_settings
+from station.core.config import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = ["station.service", "station-backup.service", "station-backup.timer", "station-kiosk.service"]

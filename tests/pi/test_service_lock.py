@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from station.errors import ConflictError
+from station.core.errors import ConflictError
 from station.service_lock import ServiceLock, holder
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.model import Calibration
 from hardware.sim import SimLoadCellSource
 from station.acquisition import Acquisition
+from station.core.calibration import Calibration
 from station.recording import Recorder
 from station.storage import Store
 

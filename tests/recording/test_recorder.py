@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import station
-from calibration.model import Calibration
-from station.errors import ConflictError, InputError, NotFoundError
+from station.core.calibration import Calibration
+from station.core.errors import ConflictError, InputError, NotFoundError
+from station.core.protocols import HOLD_AFTER_LANDING_S
 from station.protocol_runner import TAIL_S
-from station.protocols import HOLD_AFTER_LANDING_S
 
 from .conftest import BODY_MASS_KG, Rig
 
@@ -325,7 +325,7 @@ def test_video_recorded_with_the_trial(make_rig, tmp_path) -> None:
     assert Path(video["path"]).is_file() and Path(video["timestamps_path"]).is_file()
     # about 2 s at 30 fps (the camera starts with the trial and stops at its end)
     assert 10 <= video["n_frames"] <= 65 and video["size_bytes"] == Path(video["path"]).stat().st_size
-    from station.video import read_timestamps
+    from hardware.video_file import read_timestamps
 
     frame_t = read_timestamps(video["timestamps_path"])
     t_ns, _, _ = rig.store.load_samples(trial["id"])

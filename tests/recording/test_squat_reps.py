@@ -44,7 +44,7 @@ def test_a_record_stopped_mid_rise_counts_only_whole_reps(seed: int) -> None:
     analysis must not fail on it, and the unfinished repetition is not counted."""
     from hardware.sim import simulate_trial
     from station.analysis.report import analyze_corner_loads
-    from station.geometry import Geometry
+    from station.core.geometry import Geometry
 
     trial = simulate_trial("single_leg_squat", seed=seed, leg="left", reps=3)
     second = trial.truth.reps[1]

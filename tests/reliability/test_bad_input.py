@@ -25,7 +25,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from api.app import create_app, route_table
-from station.errors import InputError
+from station.core.errors import InputError
 from station.rawcsv import HEADER, RawRecording, read_raw_csv, write_raw_csv
 from station.runtime import Station
 from tests.reliability.service import ROOT, StationService

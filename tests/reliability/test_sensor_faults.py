@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from hardware.fakes import FakeBoard, default_chips, install_fake_gpio, uninstall_fake_gpio
 from hardware.hx711_backend import HX711Array
-from station.config import HX711Pins
-from station.geometry import CHANNELS
+from station.core.config import HX711Pins
+from station.core.geometry import CHANNELS
 from station.runtime import Station
 from tests.reliability.conftest import make_settings
 from tests.reliability.service import BUSY, quick_options, wait_until

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibration.model import NOMINAL_COUNTS_PER_N, Calibration
 from hardware.base import LoadCellFrame, LoadCellSource
 from station.acquisition import Acquisition, RingBuffer, Subscription
-from station.errors import HardwareError
-from station.geometry import Geometry
+from station.core.calibration import NOMINAL_COUNTS_PER_N, Calibration
+from station.core.errors import HardwareError
+from station.core.geometry import Geometry
 
 
 class ScriptedSource(LoadCellSource):

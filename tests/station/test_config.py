@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from station.config import load_settings
-from station.errors import ConfigError
+from station.core.config import load_settings
+from station.core.errors import ConfigError
 
 
 def test_defaults_are_simulated_on_loopback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

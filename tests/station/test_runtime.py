@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from station.config import load_settings
-from station.errors import ConflictError
+from station.core.config import load_settings
+from station.core.errors import ConflictError
 from station.runtime import Station
 
 

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from station.errors import ConflictError, InputError, NotFoundError
+from station.core.errors import ConflictError, InputError, NotFoundError
 from station.storage import Store
 
 

@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from station.errors import InputError, NotFoundError
+from station.core.errors import InputError, NotFoundError
 from station.storage import Store
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station.errors import StorageError
+from station.core.errors import StorageError
 from station.storage import Store
 
 HOLD_LOCK = """

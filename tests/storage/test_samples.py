@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from station.errors import InputError, StorageError
+from station.core.errors import InputError, StorageError
 from station.storage import Store
 from station.storage import samples as codec
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from station.errors import StorageError
+from station.core.errors import StorageError
 from station.storage import Store
 from station.storage.migrations import MIGRATIONS, Migration, run_migrations
 

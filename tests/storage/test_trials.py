@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import station
-from station.errors import ConflictError, InputError, NotFoundError
+from station.core.errors import ConflictError, InputError, NotFoundError
 from station.storage import Store
 
 

@@ -1,12 +1,12 @@
-"""Opening the station database from a command (shared by export and token)."""
+"""Opening the station database of a data folder from a command (export, token, purge, ...)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from station.config import load_settings
-from station.errors import InputError
-from station.storage import Store
+from station.core.config import load_settings
+from station.core.errors import InputError
+from station.storage.store import Store
 
 
 def open_store(data_dir: Path | None, *, create: bool = False) -> Store:

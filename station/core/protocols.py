@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from station.errors import InputError
+from station.core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from calibration.drift import DriftMonitor, DriftRule, Rezero, drift_warning, offset_drift_n
-from calibration.model import Calibration
 from calibration.sim_operator import SimOperator
 from calibration.tare import TareLimits, tare
 from calibration.workflow import CalibrationWorkflow
-from station.errors import CalibrationError, ConflictError, InputError, NotFoundError
-from station.geometry import CHANNELS, Geometry
+from station.core.calibration import Calibration
+from station.core.errors import CalibrationError, ConflictError, InputError, NotFoundError
+from station.core.geometry import CHANNELS, Geometry
 
 if TYPE_CHECKING:
     from station.acquisition import Acquisition
@@ -43,12 +43,6 @@ log = logging.getLogger(__name__)
 AUTO_ACTOR = "auto-rezero"
 
 
-def calibration_from_row(row: dict[str, Any]) -> Calibration:
-    """A stored calibration row (any kind) as the :class:`Calibration` it describes."""
-    cal = Calibration.from_dict(row["data"])
-    return replace(cal, id=int(row["id"]), is_default=False)
-
-
 def active_calibration(store: Store, *, default_geometry: Geometry | None = None) -> Calibration:
     """The active full calibration from the store (the factory default when there is none).
 
@@ -58,7 +52,7 @@ def active_calibration(store: Store, *, default_geometry: Geometry | None = None
     if row is None:
         return Calibration(geometry=default_geometry or Geometry())
     try:
-        return calibration_from_row(row)
+        return Calibration.from_row(row)
     except (KeyError, TypeError, ValueError) as exc:
         log.error("active calibration %s is unreadable (%s); using the defaults", row.get("id"), exc)
         return Calibration(geometry=default_geometry or Geometry())
@@ -160,7 +154,7 @@ class CalibrationService:
         if row is None:
             return None
         try:
-            return calibration_from_row(row)
+            return Calibration.from_row(row)
         except (KeyError, TypeError, ValueError) as exc:
             log.error("active calibration %s is unreadable: %s", row.get("id"), exc)
             return None
@@ -174,7 +168,7 @@ class CalibrationService:
         if row["data"].get("based_on") != cal.id:
             return
         try:
-            self.acquisition.set_calibration(calibration_from_row(row))
+            self.acquisition.set_calibration(Calibration.from_row(row))
             log.info("re-applied re-zero %s of calibration %s", row["id"], cal.id)
         except (KeyError, TypeError, ValueError) as exc:
             log.error("stored re-zero %s is unreadable (%s); keeping calibration %s", row["id"], exc, cal.id)
@@ -413,7 +407,7 @@ class CalibrationService:
         if self.workflow is not None and self.workflow.active:
             raise ConflictError("a calibration is in progress; finish or cancel it first")
         try:
-            cal = calibration_from_row(row)
+            cal = Calibration.from_row(row)
         except (KeyError, TypeError, ValueError) as exc:
             raise NotFoundError(f"calibration {calibration_id} is unreadable: {exc}") from None
         self.store.activate_calibration(calibration_id, actor=actor)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from station.geometry import CHANNELS, Geometry
+from station.core.geometry import CHANNELS, Geometry
 
 #: Nominal sensitivity of one load cell through an HX711 at gain 128 (counts per newton).
 #: Used as the uncalibrated default; real cells differ by several percent.
@@ -44,6 +44,11 @@ class Calibration:
             "gains_n_per_count": list(self.gains_n_per_count),
             "geometry": self.geometry.to_dict(),
         }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Calibration:
+        """A stored calibration row (``id`` and ``data``, any kind) as the calibration it describes."""
+        return replace(cls.from_dict(row["data"]), id=int(row["id"]), is_default=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:

@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from station.errors import ConfigError
+from station.core.errors import ConfigError
 
 # BCM numbers of the GPIO pins usable on the 40-pin header.
 _VALID_BCM = range(2, 28)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from hardware.base import VideoFrame
-from station.errors import InputError, StorageError
+from station.core.errors import InputError, StorageError
 
 #: Presentation-time unit of the MP4 stream (the MPEG 90 kHz clock).
 TIME_BASE = Fraction(1, 90_000)
