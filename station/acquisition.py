@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 class Sample(NamedTuple):
-    """One processed frame. ``cop_*`` are ``None`` while the plate (or both) carry < 20 N.
+    """One processed frame. ``cop_*`` are ``None`` while the plate (or both) carry less than ``CONTACT_THRESHOLD_N``.
 
     A named tuple rather than a frozen dataclass: it is built 80 times a second on the
     reader thread, and a tuple is built in one step instead of ten attribute writes.

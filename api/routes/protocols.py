@@ -21,6 +21,9 @@ def protocol_info(name: str) -> dict[str, Any]:
         "needs_leg": p.needs_leg,
         "default_duration_s": p.default_duration_s,
         "end_condition": p.end_condition,
+        "single_leg": p.single_leg,
+        "symmetry_metric": p.symmetry_metric,
+        "label_key": p.label_key,
         "instructions": dict(p.instructions),
     }
 

@@ -34,14 +34,13 @@ from station.analysis.sway import frequency_measures, sway_measures
 from station.core.errors import InputError
 from station.core.geometry import CHANNELS, Geometry
 from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
-from station.core.protocols import PROTOCOL_NAMES
+from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS
 
 MIN_DURATION_S = 1.0
 #: sway is skipped (with a warning) for windows shorter than this
 MIN_SWAY_WINDOW_S = 2.0
 #: the first second of a trial (settling) is left out of the sway window
 SETTLE_S = 1.0
-SINGLE_LEG_PROTOCOLS = ("single_leg_stance", "single_leg_squat", "hop_and_stick")
 FEET = ("left", "right")
 
 
@@ -64,7 +63,7 @@ def analyze_corner_loads(
     geometry : plate and cell positions (lab frame).
     protocol : one of :data:`station.core.protocols.PROTOCOL_NAMES`.
     leg : stance leg of single-leg protocols ("left"/"right"); inferred when None.
-    body_mass_kg : when given, body weight = mass * 9.80665; else measured.
+    body_mass_kg : when given, body weight = mass * G_M_S2; else measured.
     invalid : (N,) per-frame bitmask of channels the hardware flagged.
 
     Returns
@@ -255,7 +254,7 @@ def _analyze(
         return filtered[name]
 
     # --- stance leg and the single-leg timeline ---
-    is_single = protocol in SINGLE_LEG_PROTOCOLS
+    is_single = PROTOCOLS[protocol].single_leg
     if is_single and leg is None:
         single_time = {"left": phases["left_single_support"], "right": phases["right_single_support"]}
         leg = max(FEET, key=lambda f: single_time[f])

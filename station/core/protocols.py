@@ -15,12 +15,34 @@ from station.core.errors import InputError
 
 @dataclass(frozen=True)
 class Protocol:
+    """One test protocol and every rule that belongs to it.
+
+    The recorder asks it how a recording ends, the analysis whether it is single-leg,
+    the simulator which scenario plays it, the kiosk (through ``GET /api/v1/protocols``)
+    its label and the metric it compares left vs right.
+    """
+
     name: str
-    needs_leg: bool          # single-leg protocols ask which leg stands
+    needs_leg: bool          # the request names a leg (single-leg protocols, the side of a weight shift)
     default_duration_s: float  # maximum duration; some end earlier (touch-down, N reps)
     #: "duration" | "touchdown" (other foot touches down) | "reps" (N squats) | "landing" (hold after landing)
     end_condition: str = "duration"
+    #: analysed as a stance on one plate: a stance leg, lift-off, touch-downs, the ``single_leg`` block
+    single_leg: bool = False
+    #: the metric (dotted path in the analysis result) compared left vs right; None: not compared
+    symmetry_metric: str | None = None
+    #: the simulated athlete's scenario that plays this protocol (:mod:`hardware.sim.athlete`)
+    sim_scenario: str = ""
     instructions: dict[str, str] = field(default_factory=dict)  # language code -> text
+
+    def __post_init__(self) -> None:
+        if not self.sim_scenario:
+            object.__setattr__(self, "sim_scenario", self.name)
+
+    @property
+    def label_key(self) -> str:
+        """The kiosk's translation key for the protocol's name."""
+        return f"protocol.{self.name}"
 
 
 #: Default number of squat repetitions.
@@ -67,11 +89,14 @@ PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
         Protocol("bilateral_stance", needs_leg=False, default_duration_s=30.0),
-        Protocol("weight_shift", needs_leg=True, default_duration_s=10.0),
-        Protocol("single_leg_stance", needs_leg=True, default_duration_s=30.0, end_condition="touchdown"),
-        Protocol("single_leg_squat", needs_leg=True, default_duration_s=40.0, end_condition="reps"),
+        Protocol("weight_shift", needs_leg=True, default_duration_s=10.0, symmetry_metric="ml_shift_mm"),
+        Protocol("single_leg_stance", needs_leg=True, default_duration_s=30.0, end_condition="touchdown",
+                 single_leg=True, symmetry_metric="sway.ellipse95_area_mm2"),
+        Protocol("single_leg_squat", needs_leg=True, default_duration_s=40.0, end_condition="reps",
+                 single_leg=True, symmetry_metric="squat.stability_score"),
         Protocol("stepping", needs_leg=False, default_duration_s=20.0),
-        Protocol("hop_and_stick", needs_leg=True, default_duration_s=10.0, end_condition="landing"),
+        Protocol("hop_and_stick", needs_leg=True, default_duration_s=10.0, end_condition="landing",
+                 single_leg=True, symmetry_metric="time_to_stabilization_s"),
     )
 }
 for _p in PROTOCOLS.values():
