@@ -24,7 +24,7 @@ G = 9.80665
 
 def calibrate_to_truth(station: Any) -> None:
     """Give the acquisition the simulator's true calibration, so forces are physics."""
-    station.acquisition.set_calibration(station.source.cells.true_calibration(station.core.geometry))
+    station.acquisition.set_calibration(station.source.cells.true_calibration(station.geometry))
 
 
 def test_stream_carries_the_load_that_was_placed(client: TestClient, station: Any, tokens: Tokens) -> None:

@@ -135,9 +135,9 @@ def test_recompute_applies_another_calibration(client: TestClient, tokens: Token
     import time
 
     h = tokens.coach_h
-    truth = station.source.cells.true_calibration(station.core.geometry)
+    truth = station.source.cells.true_calibration(station.geometry)
     # A station zeroed once but never calibrated: true offsets, nominal gains.
-    station.acquisition.set_calibration(Calibration(offsets_counts=truth.offsets_counts, geometry=station.core.geometry))
+    station.acquisition.set_calibration(Calibration(offsets_counts=truth.offsets_counts, geometry=station.geometry))
     station.source.set_scenario("empty")
     options = {"tare": True, "wait_still": True, "duration_s": 1.5, "video": False}
     r = client.post("/api/v1/recording/start", json={"athlete_id": athlete["id"], "protocol": "bilateral_stance", "options": options}, headers=h)
