@@ -32,13 +32,12 @@ def make_load_cell_source(settings: Settings, *, geometry: Geometry | None = Non
 
 def make_camera(settings: Settings) -> Camera | None:
     """The configured camera, or ``None`` when ``camera = "none"``."""
-    size = dict(width=settings.camera_width, height=settings.camera_height, fps=settings.camera_fps)
     if settings.camera == "none":
         return None
     if settings.camera == "sim":
         from hardware.sim.camera import SimCamera
 
-        return SimCamera(**size)  # type: ignore[arg-type]
+        return SimCamera(width=settings.camera_width, height=settings.camera_height, fps=settings.camera_fps)
     if settings.camera == "picamera2":
         try:
             from hardware.picamera2_backend import Picamera2Camera
@@ -48,5 +47,7 @@ def make_camera(settings: Settings) -> Camera | None:
                 hint="On Raspberry Pi OS run `sudo apt install python3-picamera2` and create the venv "
                 "with --system-site-packages (make install-pi does both).",
             ) from exc
-        return Picamera2Camera(**size)  # type: ignore[arg-type]
+        return Picamera2Camera(
+            width=settings.camera_width, height=settings.camera_height, fps=settings.camera_fps
+        )
     raise ConfigError("STATION_CAMERA", f"unknown camera {settings.camera!r} (use sim, picamera2 or none)")

@@ -16,6 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from station.analysis.kinematics import frontal_kinematics, rep_kinematics
+from station.analysis.markers import track_markers
+from station.core.errors import InputError
+from station.core.geometry import PLATES, Leg
+
 
 def _frames(path: str | Path) -> Iterator[np.ndarray]:
     import av
@@ -35,11 +40,11 @@ def squat_video_kinematics(
     roll_deg: float = 0.0,
 ) -> list[dict[str, float | None]]:
     """Peak pelvic drop and knee FPPA per repetition (see :func:`rep_kinematics`)."""
-    from station.analysis.kinematics import frontal_kinematics, rep_kinematics
-    from station.analysis.markers import track_markers
-
+    if stance_leg not in PLATES:
+        raise InputError(f"stance leg must be left or right, got {stance_leg!r}")
+    leg: Leg = "left" if stance_leg == "left" else "right"
     positions, _ = track_markers(_frames(video_path))
     n = min(len(positions), len(frame_t_ns))
     t_s = (np.asarray(frame_t_ns[:n], dtype=np.int64) - int(trial_t0_ns)) / 1e9
-    angles = frontal_kinematics(positions[:n], stance_leg=stance_leg, roll_deg=roll_deg)  # type: ignore[arg-type]
+    angles = frontal_kinematics(positions[:n], stance_leg=leg, roll_deg=roll_deg)
     return rep_kinematics(t_s, angles["pelvic_obliquity_deg"], angles["knee_fppa_deg"], reps=reps)

@@ -40,9 +40,8 @@ import numpy as np
 
 from hardware.base import Camera, VideoFrame
 from station.core.errors import ConflictError, HardwareError
+from station.core.geometry import Leg
 from station.core.markers import DEFAULT_MARKERS, MarkerSpec
-
-Leg = Literal["left", "right"]
 
 #: Keys an AthleteMotion returns, arrays of the same shape as ``t_s``.
 POSE_KEYS = ("pelvic_obliquity_deg", "knee_fppa_deg", "depth_mm", "sway_ml_mm")

@@ -23,13 +23,12 @@ independent of which side of the image a marker is on, so a camera behind the at
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from station.core.geometry import Leg
 from station.core.markers import MARKER_NAMES
-
-Leg = Literal["left", "right"]
 
 
 def _rotate(v: np.ndarray, angle_deg: float) -> np.ndarray:

@@ -12,7 +12,7 @@ from station.cli.progress import PageProgress
 from station.core.config import load_settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "backup",
         help="copy the database to the backups folder (safe while the service runs)",

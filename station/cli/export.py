@@ -13,10 +13,12 @@ from pathlib import Path
 from station.cli.argtypes import positive_int
 from station.core.errors import InputError
 from station.export import FORMATS, export_trial
+from station.export.csv import write_trial_csv
+from station.storage import Store
 from station.storage.opening import open_store
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export",
         help="export a trial (csv, json, c3d) or all data of one athlete",
@@ -53,11 +55,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_athlete_zip(store, athlete_id: int, out: Path) -> int:  # type: ignore[no-untyped-def]
+def export_athlete_zip(store: Store, athlete_id: int, out: Path) -> int:
     """ZIP with ``athlete.json`` (:meth:`Store.export_athlete`), one raw CSV per trial
     that has samples, and the trial videos found on disk. Returns the number of trials."""
-    from station.export.csv import write_trial_csv
-
     doc = store.export_athlete(athlete_id)
     trials = doc["trials"]
     with tempfile.TemporaryDirectory() as tmp:

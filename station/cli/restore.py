@@ -17,7 +17,7 @@ from station.service_lock import ServiceLock, holder
 SYSTEMD_UNIT = "station.service"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "restore",
         help="replace the database with a backup (stop the service first)",

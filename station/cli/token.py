@@ -17,7 +17,7 @@ def _actor() -> str:
         return "cli"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "token",
         help="create, revoke or list API tokens",

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 PLATES = ("left", "right")
+#: A leg, or the plate under it.
+Leg = Literal["left", "right"]
 CELLS = ("fl", "fr", "bl", "br")
 #: Channel order used everywhere (raw frames, CSV columns, calibration vectors).
 CHANNELS = tuple(f"{p}_{c}" for p in PLATES for c in CELLS)
