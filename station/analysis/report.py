@@ -22,25 +22,24 @@ from station.analysis.filters import (
     resample_uniform,
     sample_rate_hz,
 )
+from station.analysis.protocols import ANALYSES, TrialView
 from station.analysis.quality import (
     channel_warnings,
     gap_warnings,
     quality_flags,
     stepped_off_warning,
 )
-from station.analysis.squat import rep_sway, segment_reps, stability_score
-from station.analysis.stabilization import TTS_BAND_FRACTION, TTS_WINDOW_S, time_to_stabilization_s
+from station.analysis.stabilization import TTS_BAND_FRACTION, TTS_WINDOW_S
 from station.analysis.sway import frequency_measures, sway_measures
+from station.analysis.windows import find_window
 from station.core.errors import InputError
 from station.core.geometry import CHANNELS, Geometry
 from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
-from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS
+from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS, RESULT_BLOCKS
 
 MIN_DURATION_S = 1.0
 #: sway is skipped (with a warning) for windows shorter than this
 MIN_SWAY_WINDOW_S = 2.0
-#: the first second of a trial (settling) is left out of the sway window
-SETTLE_S = 1.0
 FEET = ("left", "right")
 
 
@@ -194,6 +193,57 @@ def _window_mask(t: np.ndarray, window: tuple[float, float] | None) -> np.ndarra
     return (t >= window[0]) & (t <= window[1])
 
 
+def _sway_on_window(
+    t_s: np.ndarray,
+    cop_mm: np.ndarray,
+    window: tuple[float, float] | None,
+    *,
+    fs_hz: float,
+    t0_s: float,
+    warnings: list[str],
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, tuple[float, float] | None]:
+    """Sway and sway-frequency measures of the filtered CoP over the analysis window.
+
+    Parameters
+    ----------
+    t_s : (N,) uniform time grid, s.
+    cop_mm : (N, 2) filtered CoP (ML, AP), mm; NaN where the plate was unloaded.
+    window : [start, end] of the analysis window, s; None when it is empty.
+    fs_hz : sample rate, Hz.
+    t0_s : the trial's first timestamp, s (warnings give times from it).
+    warnings : the result's warnings; too short or unloaded windows add one.
+
+    Returns
+    -------
+    tuple
+        ``sway`` and ``sway_frequency`` (None when not measured) and the window they were
+        measured on: the longest loaded part of it when the plates were unloaded for a while.
+    """
+    m = _window_mask(t_s, window)
+    seg = cop_mm[m]
+    if window is None or window[1] - window[0] < MIN_SWAY_WINDOW_S or len(seg) < 3:
+        warnings.append(
+            "the trial is too short for sway measures (less than "
+            f"{MIN_SWAY_WINDOW_S:.0f} s of steady stance after the first second); record a longer trial."
+        )
+        return None, None, window
+    if not np.isfinite(seg).all():
+        # unloaded frames (athlete stepped off, zero rows): keep the longest loaded run
+        runs = finite_runs(np.isfinite(seg).all(axis=1))
+        a, b = max(runs, key=lambda r: r[1] - r[0]) if runs else (0, 0)
+        ts = t_s[m]
+        if b - a < 3 or ts[b - 1] - ts[a] < MIN_SWAY_WINDOW_S:
+            warnings.append("the plates were unloaded during most of the sway window; sway not computed.")
+            return None, None, window
+        warnings.append(
+            f"the plates were unloaded during part of the sway window; sway uses "
+            f"{ts[a] - t0_s:.2f}-{ts[b - 1] - t0_s:.2f} s of the trial only."
+        )
+        window = (float(ts[a]), float(ts[b - 1]))
+        seg = seg[a:b]
+    return sway_measures(seg, fs_hz=fs_hz), frequency_measures(seg, fs_hz=fs_hz), window
+
+
 def _analyze(
     t: np.ndarray,
     fz: np.ndarray,
@@ -206,6 +256,7 @@ def _analyze(
     warnings: list[str],
 ) -> dict[str, Any]:
     _validate(t, fz, protocol, leg, body_mass_kg)
+    proto = PROTOCOLS[protocol]
     warnings = list(warnings)
     fs = sample_rate_hz(t)
     t0, t1 = float(t[0]), float(t[-1])
@@ -253,152 +304,49 @@ def _analyze(
             filtered[name] = butter_lowpass(raw, fs_hz=fs, cutoff_hz=cutoff)
         return filtered[name]
 
-    # --- stance leg and the single-leg timeline ---
-    is_single = PROTOCOLS[protocol].single_leg
-    if is_single and leg is None:
+    # --- stance leg and the protocol's analysis window ---
+    if proto.single_leg and leg is None:
         single_time = {"left": phases["left_single_support"], "right": phases["right_single_support"]}
         leg = max(FEET, key=lambda f: single_time[f])
         warnings.append(f"no stance leg given; the {leg} leg was taken (it carried the body alone longest).")
+    timeline = find_window(proto.window, contacts, leg=leg, t0_s=t0, t1_s=t1)
+    window = timeline.window_s
     single_leg: dict[str, Any] | None = None
-    window: tuple[float, float] | None = None
-    sway_cop: np.ndarray | None = None
-    landing_s: float | None = None
-    lift_off: float | None = None
-    touchdowns: list[Contact] = []
-    if is_single and leg is not None:
-        other = "right" if leg == "left" else "left"
-        own = [c for c in contacts if c.foot == leg]
-        oth = [c for c in contacts if c.foot == other]
-        if protocol == "hop_and_stick":
-            # landing = first initial contact of the stance foot that the recording saw
-            landing_s = next((c.on_s for c in own if c.on_s is not None), None)
-            start = landing_s
-            # the other foot's lift-off is the take-off from its plate (none: hopped from the floor)
-            if landing_s is not None:
-                lift_off = max((c.off_s for c in oth if c.off_s is not None and c.off_s < landing_s), default=None)
-        else:
-            # lift-off = the end of the other foot's contact that was running when the
-            # recording began (None: it never lifted); if there was none, the athlete
-            # started on one leg (t0)
-            lift_off = oth[0].off_s if oth and oth[0].on_s is None else t0
-            start = lift_off
-        if start is not None:
-            touchdowns = [c for c in oth if c.on_s is not None and c.on_s > start]
-            first_td = touchdowns[0].on_s if touchdowns else None
-            stance_end = next((c.off_s for c in own if c.off_s is not None and c.off_s > start), None)
-            # a squat set goes on after a brief touch-down (counted separately), so its
-            # window spans the set; the other protocols end at the first touch-down
-            ends = [stance_end] if protocol == "single_leg_squat" else [stance_end, first_td]
-            end_candidates = [v for v in ends if v is not None]
-            end = min(end_candidates) if end_candidates else t1
-            if end - (start + SETTLE_S) > 0:
-                window = (start + SETTLE_S, end)
-            sway_cop = lowpassed(leg)
+    if "single_leg" in proto.result_blocks:
+        lift_off = timeline.lift_off_s
+        first_td = timeline.touchdowns[0].on_s if timeline.touchdowns else None
         single_leg = {
             "leg": leg,
             "lift_off_s": lift_off,
-            "time_to_touchdown_s": (touchdowns[0].on_s - lift_off)  # type: ignore[operator]
-            if touchdowns and lift_off is not None
-            else None,
-            "touchdowns": len(touchdowns),
+            "time_to_touchdown_s": first_td - lift_off if first_td is not None and lift_off is not None else None,
+            "touchdowns": len(timeline.touchdowns),
         }
-    elif protocol == "bilateral_stance":
-        window = (t0 + SETTLE_S, t1)
-        sway_cop = lowpassed("combined")
 
-    # --- sway on the window ---
+    # --- sway on the window: the stance plate's CoP on one leg, else the combined CoP ---
     sway: dict[str, Any] | None = None
     freq: dict[str, Any] | None = None
-    if sway_cop is not None:
-        m = _window_mask(tu, window)
-        seg = sway_cop[m]
-        if window is None or window[1] - window[0] < MIN_SWAY_WINDOW_S or len(seg) < 3:
-            warnings.append(
-                "the trial is too short for sway measures (less than "
-                f"{MIN_SWAY_WINDOW_S:.0f} s of steady stance after the first second); record a longer trial."
-            )
-        else:
-            if not np.isfinite(seg).all():
-                # unloaded frames (athlete stepped off, zero rows): keep the longest loaded run
-                runs = finite_runs(np.isfinite(seg).all(axis=1))
-                a, b = max(runs, key=lambda r: r[1] - r[0]) if runs else (0, 0)
-                ts = tu[m]
-                if b - a < 3 or ts[b - 1] - ts[a] < MIN_SWAY_WINDOW_S:
-                    seg = seg[:0]
-                    warnings.append("the plates were unloaded during most of the sway window; sway not computed.")
-                else:
-                    warnings.append(
-                        f"the plates were unloaded during part of the sway window; sway uses "
-                        f"{ts[a] - t0:.2f}-{ts[b - 1] - t0:.2f} s of the trial only."
-                    )
-                    window = (float(ts[a]), float(ts[b - 1]))
-                    seg = seg[a:b]
-            if len(seg):
-                sway = sway_measures(seg, fs_hz=fs)
-                freq = frequency_measures(seg, fs_hz=fs)
+    if "sway" in proto.result_blocks and timeline.start_s is not None:
+        sway_cop = lowpassed(str(leg) if proto.single_leg else "combined")
+        sway, freq, window = _sway_on_window(tu, sway_cop, window, fs_hz=fs, t0_s=t0, warnings=warnings)
 
     # --- weight distribution ---
     wmask = _window_mask(tu, window) if window is not None else np.ones(len(tu), dtype=bool)
     tot_w = fzu[wmask].sum()
     weight_left = float(100.0 * fzu[wmask, 0].sum() / tot_w) if tot_w > 0 else None
 
-    # --- weight shift ---
-    ml_shift = None
-    if protocol == "weight_shift":
-        first = tu <= tu[0] + 1.0
-        last = tu >= tu[-1] - 1.0
-        comb_f = lowpassed("combined")
-        a_first, a_last = comb_f[first, 0], comb_f[last, 0]
-        if np.isfinite(a_first).any() and np.isfinite(a_last).any():
-            ml_shift = float(a_last[np.isfinite(a_last)].mean() - a_first[np.isfinite(a_first)].mean())
-        else:
-            warnings.append("nobody stood on the plates during the first or the last second; no ML shift.")
-
-    # --- squat ---
-    squat: dict[str, Any] | None = None
-    if protocol == "single_leg_squat" and leg is not None:
-        squat_start = lift_off if lift_off is not None else t0
-        sq = (tu >= squat_start) & (tu <= t1)
-        idx0 = int(np.flatnonzero(sq)[0]) if sq.any() else 0
-        reps_idx = segment_reps(fzu[sq].sum(axis=1), fs_hz=fs) if sq.sum() > 3 * fs else []
-        reps = []
-        k = FEET.index(leg)
-        for s, _b, e in reps_idx:
-            r: dict[str, float | None] = {"start_s": float(tu[idx0 + s]), "bottom_s": float(tu[idx0 + _b]), "end_s": float(tu[idx0 + e])}
-            r.update(rep_sway(lowpassed(leg)[idx0 + s : idx0 + e + 1], fs_hz=fs))
-            reps.append(r)
-        score = None
-        good = [r for r in reps if r["ml_rms_mm"] is not None and r["mean_velocity_mm_s"] is not None]
-        if good:
-            score = stability_score(
-                ml_rms_mm=float(np.mean([r["ml_rms_mm"] for r in good])),
-                mean_velocity_mm_s=float(np.mean([r["mean_velocity_mm_s"] for r in good])),
-                touchdowns=len(touchdowns),
-            )
-        else:
-            warnings.append("no squat repetition was found in the vertical force; check that the athlete squatted on the plates.")
-        squat = {"reps": reps, "touchdowns": len(touchdowns), "stability_score": score}
-
-    # --- time to stabilisation ---
-    tts = None
-    if protocol == "hop_and_stick":
-        if landing_s is None:
-            warnings.append("no landing on the stance plate was found; time to stabilisation not computed.")
-        else:
-            i0 = int(np.searchsorted(tu, landing_s))
-            f_low = butter_lowpass(fzu.sum(axis=1), fs_hz=fs, cutoff_hz=cutoff)
-            bw = body_weight
-            if body_mass_kg is None:
-                last = (tu >= landing_s + TTS_WINDOW_S - 1.0) & (tu <= landing_s + TTS_WINDOW_S)
-                bw = float(np.mean(f_low[last])) if last.any() else 0.0
-            tts = time_to_stabilization_s(f_low[i0:], fs_hz=fs, body_weight_n=bw)
-            if tts is not None:
-                tts += float(tu[i0] - landing_s)
-            else:
-                warnings.append(
-                    f"the recording ends less than {TTS_WINDOW_S:.0f} s after landing; time to stabilisation "
-                    "needs that fixed window - record longer."
-                )
+    # --- what the protocol adds: ml shift, squat reps, time to stabilisation, ... ---
+    view = TrialView(
+        t_s=tu, t0_s=t0, t1_s=t1, fz_n=fzu, fs_hz=fs, cutoff_hz=cutoff, leg=leg,
+        lift_off_s=timeline.lift_off_s, landing_s=timeline.landing_s, touchdowns=timeline.touchdowns,
+        body_weight_n=body_weight, body_mass_kg=body_mass_kg, lowpassed=lowpassed, warnings=warnings,
+    )
+    specific = ANALYSES[protocol](view)
+    blocks: dict[str, Any] = {name: None for name in RESULT_BLOCKS}
+    blocks.update(sway=sway, single_leg=single_leg)
+    undeclared = specific.keys() - set(proto.result_blocks)
+    if undeclared:  # a programming error: the protocol's entry and its function disagree
+        raise RuntimeError(f"the analysis of {protocol} fills result block(s) it does not declare: {sorted(undeclared)}")
+    blocks.update(specific)
 
     so = stepped_off_warning(t, total, body_weight_n=body_weight) if body_weight > 0 else None
     if so:
@@ -414,11 +362,7 @@ def _analyze(
         "phases_s": phases,
         "stance_symmetry_index_pct": symmetry,
         "weight_left_pct": weight_left,
-        "sway": sway,
-        "ml_shift_mm": ml_shift,
-        "single_leg": single_leg,
-        "squat": squat,
-        "time_to_stabilization_s": tts,
+        **blocks,
         "warnings": warnings,
         # extras
         "leg": leg,

@@ -1,8 +1,11 @@
 """The test protocols the station runs (names shared by simulator, analysis, recording, kiosk).
 
 Each protocol knows its maximum duration, how it ends by itself (``end_condition``,
-applied by :mod:`station.protocol_runner` during a recording) and the instructions
-read to the athlete, in English and Dutch.
+applied by :mod:`station.protocol_runner` during a recording), the window its analysis
+looks at, the result blocks it fills, the simulated scenario that plays it and the
+instructions read to the athlete, in English and Dutch. Adding a protocol: one entry in
+:data:`PROTOCOLS`, its analysis function in :data:`station.analysis.protocols.ANALYSES`,
+tests (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -12,14 +15,34 @@ from typing import Any
 
 from station.core.errors import InputError
 
+#: The analysis windows a protocol can name (``Protocol.window``): kind -> what it spans.
+#: Every window leaves out the first second after its start (settling) and ends with the
+#: recording at the latest. Sway, and the weight distribution, are measured over it.
+WINDOWS: dict[str, str] = {
+    "settled": "the whole trial after its first second",
+    "lift_off_to_touchdown": "from the other foot's lift-off to its first touch-down or the stance foot leaving",
+    "lift_off_to_stance_end": "from the other foot's lift-off to the stance foot leaving; touch-downs are counted, "
+    "they do not end it",
+    "landing_to_touchdown": "from the landing on the stance plate to the other foot's first touch-down or the "
+    "stance foot leaving",
+}
+#: The windows measured on one plate: they need a stance leg and start at a single-leg event.
+SINGLE_LEG_WINDOWS = ("lift_off_to_touchdown", "lift_off_to_stance_end", "landing_to_touchdown")
+
+#: The protocol-specific blocks (keys) of the analysis result, in the result's order; a
+#: block a protocol does not name in ``result_blocks`` is null. ``sway`` comes with the
+#: extra ``sway_frequency``.
+RESULT_BLOCKS = ("sway", "ml_shift_mm", "single_leg", "squat", "time_to_stabilization_s")
+
 
 @dataclass(frozen=True)
 class Protocol:
     """One test protocol and every rule that belongs to it.
 
     The recorder asks it how a recording ends, the analysis whether it is single-leg,
-    the simulator which scenario plays it, the kiosk (through ``GET /api/v1/protocols``)
-    its label and the metric it compares left vs right.
+    which window it measures and which result blocks it fills, the simulator which
+    scenario plays it, the kiosk (through ``GET /api/v1/protocols``) its label, its
+    result blocks and the metric it compares left vs right.
     """
 
     name: str
@@ -29,6 +52,11 @@ class Protocol:
     end_condition: str = "duration"
     #: analysed as a stance on one plate: a stance leg, lift-off, touch-downs, the ``single_leg`` block
     single_leg: bool = False
+    #: the analysis window, a key of :data:`WINDOWS`; None: no window (no sway; the weight
+    #: distribution is over the whole trial)
+    window: str | None = None
+    #: the result blocks (of :data:`RESULT_BLOCKS`) its analysis fills; the others are null
+    result_blocks: tuple[str, ...] = ()
     #: the metric (dotted path in the analysis result) compared left vs right; None: not compared
     symmetry_metric: str | None = None
     #: the simulated athlete's scenario that plays this protocol (:mod:`hardware.sim.athlete`)
@@ -38,6 +66,23 @@ class Protocol:
     def __post_init__(self) -> None:
         if not self.sim_scenario:
             object.__setattr__(self, "sim_scenario", self.name)
+        # contradictions between the rules fail at import, not in the middle of an analysis
+        rules = f"protocol {self.name}: "
+        if self.window is not None and self.window not in WINDOWS:
+            raise ValueError(rules + f"unknown window {self.window!r}; use one of {', '.join(WINDOWS)}")
+        unknown = [b for b in self.result_blocks if b not in RESULT_BLOCKS]
+        if unknown:
+            raise ValueError(rules + f"unknown result block(s) {', '.join(unknown)}; use {', '.join(RESULT_BLOCKS)}")
+        if self.single_leg != (self.window in SINGLE_LEG_WINDOWS):
+            raise ValueError(rules + "a single-leg protocol, and only one, has a single-leg window")
+        if self.single_leg != ("single_leg" in self.result_blocks):
+            raise ValueError(rules + "a single-leg protocol, and only one, fills the single_leg block")
+        if self.single_leg and not self.needs_leg:
+            raise ValueError(rules + "a single-leg protocol needs a leg")
+        if "sway" in self.result_blocks and self.window is None:
+            raise ValueError(rules + "sway needs an analysis window")
+        if self.symmetry_metric is not None and self.symmetry_metric.split(".")[0] not in self.result_blocks:
+            raise ValueError(rules + f"symmetry metric {self.symmetry_metric} is in no result block it fills")
 
     @property
     def label_key(self) -> str:
@@ -88,15 +133,21 @@ _INSTRUCTIONS: dict[str, dict[str, str]] = {
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
-        Protocol("bilateral_stance", needs_leg=False, default_duration_s=30.0),
-        Protocol("weight_shift", needs_leg=True, default_duration_s=10.0, symmetry_metric="ml_shift_mm"),
+        Protocol("bilateral_stance", needs_leg=False, default_duration_s=30.0,
+                 window="settled", result_blocks=("sway",)),
+        Protocol("weight_shift", needs_leg=True, default_duration_s=10.0,
+                 result_blocks=("ml_shift_mm",), symmetry_metric="ml_shift_mm"),
         Protocol("single_leg_stance", needs_leg=True, default_duration_s=30.0, end_condition="touchdown",
-                 single_leg=True, symmetry_metric="sway.ellipse95_area_mm2"),
+                 single_leg=True, window="lift_off_to_touchdown", result_blocks=("sway", "single_leg"),
+                 symmetry_metric="sway.ellipse95_area_mm2"),
         Protocol("single_leg_squat", needs_leg=True, default_duration_s=40.0, end_condition="reps",
-                 single_leg=True, symmetry_metric="squat.stability_score"),
+                 single_leg=True, window="lift_off_to_stance_end", result_blocks=("sway", "single_leg", "squat"),
+                 symmetry_metric="squat.stability_score"),
         Protocol("stepping", needs_leg=False, default_duration_s=20.0),
         Protocol("hop_and_stick", needs_leg=True, default_duration_s=10.0, end_condition="landing",
-                 single_leg=True, symmetry_metric="time_to_stabilization_s"),
+                 single_leg=True, window="landing_to_touchdown",
+                 result_blocks=("sway", "single_leg", "time_to_stabilization_s"),
+                 symmetry_metric="time_to_stabilization_s"),
     )
 }
 for _p in PROTOCOLS.values():
