@@ -1,4 +1,9 @@
-"""The simulated athlete: body, feet and what each protocol makes them do.
+"""The simulated athlete: body, feet and what each scenario makes them do.
+
+A scenario plays a station protocol (its ``Protocol.sim_scenario``, same name today) or is
+the simulator's own (:data:`OWN_SCENARIOS`: ``hopping``; and ``quiet_stance``, the endless
+stance between the director's runs). Which scenarios need a leg, which are single-leg and
+the default number of squat reps come from :mod:`station.core.protocols`.
 
 Everything here is noise-free physics on a fine time grid (1 kHz):
 
@@ -35,6 +40,7 @@ from hardware.sim.sway import SwayNoise
 from station.core.errors import InputError
 from station.core.geometry import Geometry
 from station.core.physics import G_M_S2
+from station.core.protocols import DEFAULT_REPS, PROTOCOL_NAMES, PROTOCOLS
 
 #: Fine grid of the physics (s).
 DT = 1e-3
@@ -49,10 +55,11 @@ NOISE_COLUMNS = (
 #: CoM low-pass cut-off per noise column (Hz): bilateral sway slow, single-leg sway faster.
 NOISE_FC = (0.35, 0.3, 0.7, 0.6, 0.7, 0.6, 1.5, 0.5, 0.5)
 
-SIM_PROTOCOLS = (
-    "bilateral_stance", "weight_shift", "single_leg_stance", "single_leg_squat",
-    "stepping", "hopping", "hop_and_stick",
-)
+#: The simulator's own scenarios that play no station protocol -> their natural length (s):
+#: repeated hops, on both legs or (option ``single_leg``) on one.
+OWN_SCENARIOS: dict[str, float] = {"hopping": 12.0}
+#: What a simulated trial can play: the station's protocols and the simulator's own scenarios.
+SIM_PROTOCOLS = (*PROTOCOL_NAMES, *OWN_SCENARIOS)
 FOOT = {"left": 0, "right": 1}
 
 
@@ -108,14 +115,14 @@ class Athlete:
 
 @dataclass
 class Motion:
-    """Noise-free physics of one protocol on the fine grid."""
+    """Noise-free physics of one scenario on the fine grid."""
 
     t_s: np.ndarray            # (M,)
     fz_n: np.ndarray           # (M, 2) per plate [left, right]
     cop_mm: np.ndarray         # (M, 2, 2) per-foot CoP [plate, (x, y)], defined everywhere
     pelvic_obliquity_deg: np.ndarray
     knee_fppa_deg: np.ndarray
-    protocol: str
+    protocol: str              # the scenario played (a station protocol's name, or the simulator's own)
     stance_leg: str | None
     reps: list[dict[str, float]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -365,7 +372,7 @@ def _single_leg_stance(b: _Build, o: dict[str, Any]) -> Motion:
 def _single_leg_squat(b: _Build, o: dict[str, Any]) -> Motion:
     rng, t, a = b.rng, b.t, b.a
     t_lo, g = _lift_off(b, o)
-    n_reps = int(_opt(o, "reps", lambda: 5))
+    n_reps = int(_opt(o, "reps", lambda: DEFAULT_REPS))
     if not 1 <= n_reps <= 50:
         raise InputError(f"reps must be between 1 and 50, got {n_reps}")
     depth = float(_opt(o, "depth_m", lambda: a.squat_depth_m))
@@ -654,12 +661,29 @@ BUILDERS: dict[str, Callable[[_Build, dict[str, Any]], Motion]] = {
     "hopping": _hopping,
     "hop_and_stick": _hop_and_stick,
 }
-#: Protocols that need ``leg`` (the stance leg / the side a weight shift goes to).
-NEEDS_LEG = {"weight_shift", "single_leg_stance", "single_leg_squat", "hop_and_stick"}
+#: Scenarios that need ``leg`` (the stance leg / the side a weight shift goes to): those
+#: playing a protocol that names a leg.
+NEEDS_LEG = frozenset(p.sim_scenario for p in PROTOCOLS.values() if p.needs_leg)
+#: Scenarios that use ``leg`` when given without needing it: the first foot to lift
+#: (stepping), the hopping leg (hopping).
+OPTIONAL_LEG = frozenset({"stepping", "hopping"})
+#: Scenarios on one leg: those playing a single-leg protocol (hopping is when given a leg).
+SINGLE_LEG = frozenset(p.sim_scenario for p in PROTOCOLS.values() if p.single_leg)
+
+
+def scenario_for(protocol: str) -> str:
+    """The scenario that plays ``protocol``: a station protocol's ``sim_scenario``, or the
+    simulator's own scenario of that name; :class:`InputError` for anything else."""
+    proto = PROTOCOLS.get(protocol)
+    if proto is not None:
+        return proto.sim_scenario
+    if protocol in OWN_SCENARIOS:
+        return protocol
+    raise InputError(f"unknown protocol {protocol!r}", hint=f"Use one of: {', '.join((*PROTOCOLS, *OWN_SCENARIOS))}.")
 
 
 def build_motion(
-    protocol: str,
+    scenario: str,
     *,
     rng: np.random.Generator,
     athlete: Athlete,
@@ -668,15 +692,17 @@ def build_motion(
     options: dict[str, Any],
     noise: np.ndarray | None = None,
 ) -> Motion:
-    """Noise-free physics of ``protocol`` on the fine grid over ``[0, duration_s]``.
+    """Noise-free physics of ``scenario`` on the fine grid over ``[0, duration_s]``.
 
-    ``options`` are consumed (popped); what remains is unknown and refused.
+    ``leg`` is dropped for scenarios that use none (bilateral stance) and defaults to
+    "left" for those that need one. ``options`` are consumed (popped); what remains is
+    unknown and refused.
     """
-    if protocol not in BUILDERS:
-        raise InputError(f"unknown protocol {protocol!r}", hint=f"Use one of: {', '.join(SIM_PROTOCOLS)}.")
+    if scenario not in BUILDERS:
+        raise InputError(f"unknown scenario {scenario!r}", hint=f"Use one of: {', '.join(BUILDERS)}.")
     if leg is not None and leg not in FOOT:
         raise InputError(f"leg must be left or right, got {leg!r}")
-    if protocol in NEEDS_LEG and leg is None:
+    if scenario in NEEDS_LEG and leg is None:
         leg = "left"
     n = int(round(duration_s / DT)) + 1
     t = np.arange(n) * DT
@@ -684,8 +710,8 @@ def build_motion(
         noise = noise_block(rng, n)
     opts = dict(options)
     scale = {k: float(opts.pop(k)) for k in ("bi_ml", "bi_ap", "sl_ml", "sl_ap") if opts.get(k) is not None}
-    b = _Build(athlete, t, noise, rng, leg if protocol != "bilateral_stance" else None, scale)
-    motion = BUILDERS[protocol](b, opts)
+    b = _Build(athlete, t, noise, rng, leg if scenario in NEEDS_LEG | OPTIONAL_LEG else None, scale)
+    motion = BUILDERS[scenario](b, opts)
     if opts:
-        raise InputError(f"unknown option(s) for {protocol}: {', '.join(sorted(opts))}")
+        raise InputError(f"unknown option(s) for {scenario}: {', '.join(sorted(opts))}")
     return motion

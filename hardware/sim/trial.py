@@ -21,25 +21,28 @@ import numpy as np
 from hardware.sim.athlete import (
     FOOT,
     NEEDS_LEG,
-    SIM_PROTOCOLS,
+    OPTIONAL_LEG,
+    OWN_SCENARIOS,
+    SINGLE_LEG,
     Athlete,
     Motion,
     build_motion,
+    scenario_for,
 )
 from hardware.sim.cells import CODE_ALL_ONES, CODE_MAX, SimCells, split_loads
 from station.core.calibration import Calibration
 from station.core.errors import InputError
 from station.core.geometry import CHANNELS, Geometry
 from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
-from station.core.protocols import PROTOCOLS
+from station.core.protocols import DEFAULT_REPS, PROTOCOLS
 
 #: Frame timestamp jitter (s, sd) of a real acquisition loop on Linux, and its bound as a
 #: fraction of the frame period.
 JITTER_SD_S = 0.15e-3
 JITTER_MAX_FRACTION = 0.3
 
-DEFAULT_DURATION_S = {**{p.name: p.default_duration_s for p in PROTOCOLS.values()}, "hopping": 12.0,
-                      "quiet_stance": 30.0}
+#: Scenarios whose truth has an ML shift: those playing a protocol that reports one.
+ML_SHIFT = frozenset(p.sim_scenario for p in PROTOCOLS.values() if "ml_shift_mm" in p.result_blocks)
 
 
 def crossings(t_s: np.ndarray, f_n: np.ndarray, threshold_n: float = CONTACT_THRESHOLD_N) -> list[tuple[float | None, float | None]]:
@@ -173,14 +176,14 @@ def truth_from_motion(motion: Motion, *, body_mass_kg: float) -> GroundTruth:
     leg = motion.stance_leg
     lift_off = landing = tts = None
     touchdowns: list[dict[str, Any]] = []
-    if leg is not None and motion.protocol in ("single_leg_stance", "single_leg_squat", "hopping"):
+    nominal = motion.extra.get("landing_nominal_s")  # scenarios that land on the stance plate (hop_and_stick)
+    if leg is not None and nominal is None and (motion.protocol in SINGLE_LEG or motion.protocol == "hopping"):
         other = "right" if leg == "left" else "left"
         offs = [c["off_s"] for c in contacts if c["foot"] == other and c["off_s"] is not None]
         lift_off = offs[0] if offs else None
         if lift_off is not None:
             touchdowns = [c for c in contacts if c["foot"] == other and c["on_s"] is not None and c["on_s"] > lift_off]
-    if motion.protocol == "hop_and_stick" and leg is not None:
-        nominal = motion.extra["landing_nominal_s"]
+    if nominal is not None and leg is not None:
         lands = [c["on_s"] for c in contacts if c["foot"] == leg and c["on_s"] is not None and c["on_s"] >= nominal - 0.01]
         landing = lands[0] if lands else None
         offs = [c["off_s"] for c in contacts if c["off_s"] is not None and landing is not None and c["off_s"] < landing]
@@ -192,7 +195,7 @@ def truth_from_motion(motion: Motion, *, body_mass_kg: float) -> GroundTruth:
     ml_shift = None
     total = fz[:, 0] + fz[:, 1]
     comb = _cop(total, moments[:, 0] + moments[:, 1])
-    if motion.protocol == "weight_shift":
+    if motion.protocol in ML_SHIFT:
         first, last = t <= t[0] + 1.0, t >= t[-1] - 1.0
         ml_shift = float(np.nanmean(comb[last, 0]) - np.nanmean(comb[first, 0]))
     return GroundTruth(
@@ -403,8 +406,7 @@ def apply_faults(t_s: np.ndarray, counts: np.ndarray, bad: np.ndarray, faults: l
 
 
 def _check(protocol: str, leg: str | None, duration_s: float | None, rate_hz: float, body_mass_kg: float) -> None:
-    if protocol not in SIM_PROTOCOLS:
-        raise InputError(f"unknown protocol {protocol!r}", hint=f"Use one of: {', '.join(SIM_PROTOCOLS)}.")
+    scenario_for(protocol)  # refuses an unknown protocol
     if leg is not None and leg not in FOOT:
         raise InputError(f"leg must be 'left' or 'right', got {leg!r}")
     if not 10.0 <= rate_hz <= 1000.0:
@@ -427,20 +429,23 @@ def _num(options: dict[str, Any], key: str, default: float) -> float:
         raise InputError(f"option {key} must be a number, got {v!r}") from None
 
 
-def _build_length(protocol: str, duration_s: float | None, options: dict[str, Any]) -> float:
+def _build_length(protocol: str, scenario: str, duration_s: float | None, options: dict[str, Any]) -> float:
+    """The length to build: ``duration_s`` when given; else long enough for a squat set's
+    reps or the hops asked for, or the protocol's default duration."""
     if duration_s is not None:
         return duration_s
-    if protocol == "single_leg_squat":
-        reps = min(max(_num(options, "reps", 5), 1), 50)
+    if scenario == "single_leg_squat":
+        reps = min(max(_num(options, "reps", DEFAULT_REPS), 1), 50)
         tempo = min(max(_num(options, "tempo_s", 3.0), 1.0), 10.0)
         lift = min(max(_num(options, "lift_off_s", 3.0), 0.0), 60.0)
         return min(3600.0, lift + 4.0 + reps * (tempo + 1.2))
-    if protocol == "hopping":
+    if scenario == "hopping":
         hops = min(max(_num(options, "hops", 10), 1), 500)
         contact = min(max(_num(options, "contact_s", 0.3), 0.05), 2.0)
         flight = min(max(_num(options, "flight_s", 0.3), 0.05), 2.0)
-        return min(3600.0, max(DEFAULT_DURATION_S["hopping"], 4.0 + hops * (contact + flight) * 1.15))
-    return DEFAULT_DURATION_S[protocol]
+        return min(3600.0, max(OWN_SCENARIOS["hopping"], 4.0 + hops * (contact + flight) * 1.15))
+    proto = PROTOCOLS.get(protocol)
+    return proto.default_duration_s if proto is not None else OWN_SCENARIOS[protocol]
 
 
 def protocol_motion(
@@ -452,8 +457,9 @@ def protocol_motion(
     duration_s: float | None,
     options: dict[str, Any],
 ) -> Motion:
-    """The protocol's fine-grid physics, trimmed to its natural end when ``duration_s`` is
-    None. ``options`` is copied, not consumed."""
+    """The fine-grid physics of the scenario that plays ``protocol`` (a station protocol or
+    one of :data:`hardware.sim.athlete.OWN_SCENARIOS`), trimmed to its natural end when
+    ``duration_s`` is None. ``options`` is copied, not consumed."""
     options = dict(options)
     # athlete parameters given as options (peak_fppa_deg=20, sl_ml_rms_mm=9, ...)
     tunable = {f.name for f in dataclasses.fields(Athlete)} - {"body_mass_kg", "feet_mm"}
@@ -464,18 +470,19 @@ def protocol_motion(
             athlete = dataclasses.replace(athlete, **values)
         except (TypeError, ValueError):
             raise InputError(f"athlete options must be numbers, got {over}") from None
-    stance = leg if protocol in NEEDS_LEG or protocol in ("stepping", "hopping") else None
-    if protocol in NEEDS_LEG and stance is None:
-        stance = "left"
-    if protocol == "hopping" and not options.pop("single_leg", False):
+    scenario = scenario_for(protocol)
+    stance = leg if scenario in NEEDS_LEG | OPTIONAL_LEG else None
+    if scenario == "hopping" and not options.pop("single_leg", False):
         stance = None
-    length = _build_length(protocol, duration_s, options)
-    motion = build_motion(protocol, rng=rng, athlete=athlete, duration_s=length, leg=stance, options=options)
+    length = _build_length(protocol, scenario, duration_s, options)
+    motion = build_motion(scenario, rng=rng, athlete=athlete, duration_s=length, leg=stance, options=options)
     if duration_s is None:
         end = motion.extra.get("natural_end_s")
         if end is not None and end < length:
             motion = _trim(motion, float(end))
-    if protocol == "stepping":
+    proto = PROTOCOLS.get(protocol)
+    if proto is not None and not proto.needs_leg:
+        # a protocol on both legs has no stance leg (stepping's leg is the first foot to lift)
         motion.stance_leg = None
     motion.athlete = athlete
     return motion
