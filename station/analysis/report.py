@@ -35,7 +35,7 @@ from station.analysis.windows import find_window
 from station.core.errors import InputError
 from station.core.geometry import CHANNELS, Geometry
 from station.core.physics import CONTACT_THRESHOLD_N, G_M_S2
-from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS, RESULT_BLOCKS
+from station.core.protocols import PROTOCOLS, RESULT_BLOCKS
 
 MIN_DURATION_S = 1.0
 #: sway is skipped (with a warning) for windows shorter than this
@@ -146,9 +146,9 @@ def analyze_plates(
 
 
 def _validate(t: np.ndarray, fz: np.ndarray, protocol: str, leg: str | None, body_mass_kg: float | None) -> None:
-    if protocol not in PROTOCOL_NAMES:
+    if protocol not in PROTOCOLS:
         raise InputError(
-            f"unknown protocol {protocol!r}", hint=f"Use one of: {', '.join(PROTOCOL_NAMES)}."
+            f"unknown protocol {protocol!r}", hint=f"Use one of: {', '.join(PROTOCOLS)}."
         )
     if leg is not None and leg not in FEET:
         raise InputError(f"unknown leg {leg!r}", hint="Use left or right.")
@@ -340,7 +340,10 @@ def _analyze(
         lift_off_s=timeline.lift_off_s, landing_s=timeline.landing_s, touchdowns=timeline.touchdowns,
         body_weight_n=body_weight, body_mass_kg=body_mass_kg, lowpassed=lowpassed, warnings=warnings,
     )
-    specific = ANALYSES[protocol](view)
+    analysis = ANALYSES.get(protocol)
+    if analysis is None:  # a programming error: a protocol entry without its function
+        raise RuntimeError(f"protocol {protocol} has no analysis function in station.analysis.protocols.ANALYSES")
+    specific = analysis(view)
     blocks: dict[str, Any] = {name: None for name in RESULT_BLOCKS}
     blocks.update(sway=sway, single_leg=single_leg)
     undeclared = specific.keys() - set(proto.result_blocks)
