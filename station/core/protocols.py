@@ -201,7 +201,8 @@ def check_options(protocol: str, leg: str | None, options: dict[str, Any] | None
             raise InputError(f"option {key} must be between {lo:g} and {hi:g}, got {value!r}")
         out[key] = kind(value)
     if "reps" in out and proto.end_condition != "reps":
-        raise InputError(f"option reps applies to single_leg_squat only, not {protocol}")
+        counted = ", ".join(p.name for p in PROTOCOLS.values() if p.end_condition == "reps")
+        raise InputError(f"option reps applies to {counted} only, not {protocol}")
     out.setdefault("duration_s", proto.default_duration_s)
     if proto.end_condition == "reps":
         out.setdefault("reps", DEFAULT_REPS)
