@@ -10,8 +10,6 @@ except ``/healthz``); the kiosk's static files are served at ``/``.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,15 +23,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import install_log_redaction
 from api.errors import error_body, install_error_handlers
+from api.routes import (
+    athletes,
+    calibration,
+    camera,
+    exports,
+    geometry,
+    health,
+    live,
+    protocols,
+    recording,
+    trials,
+)
 from station import __version__
 from station.core.config import Settings, load_settings
 
-log = logging.getLogger(__name__)
-
 STATIC_DIR = Path(__file__).parent / "static"
 
-#: Route modules, each with a module-level ``router``. A module not written yet is skipped.
-ROUTE_MODULES = ("health", "protocols", "athletes", "trials", "recording", "live", "exports", "calibration", "camera", "geometry")
+#: The route modules, each with a module-level ``router``, in the order they are included.
+ROUTE_MODULES = (health, protocols, athletes, trials, recording, live, exports, calibration, camera, geometry)
 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>Stance Station</title></head>
 <body><h1>Stance Station</h1><p>The kiosk page is not installed. The API is documented at
@@ -148,14 +156,7 @@ def create_app(settings: Settings | None = None, *, station: Any = None) -> Fast
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
 
-    for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(f"api.routes.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"api.routes.{name}":
-                log.debug("route module %s not present", name)
-                continue
-            raise
+    for module in ROUTE_MODULES:
         app.include_router(module.router)
 
     if not (STATIC_DIR / "index.html").is_file():

@@ -8,37 +8,22 @@ Each sub-command lives in its own module under ``station.cli`` and exposes
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from station import __version__
+from station.cli import analyze, backup, calibrate, export, purge, restore, serve, simulate, token
 from station.core.errors import ConfigError, InputError, StationError
 
 #: Sub-command modules, in the order ``station --help`` lists them.
-COMMAND_MODULES = (
-    "serve",
-    "simulate",
-    "analyze",
-    "calibrate",
-    "export",
-    "token",
-    "backup",
-    "restore",
-)
+COMMAND_MODULES = (serve, simulate, analyze, calibrate, export, token, backup, restore, purge)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="station", description="Stance Station force-plate station")
     parser.add_argument("--version", action="version", version=f"station {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"station.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"station.cli.{name}":
-                continue  # command not built yet
-            raise
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
 

@@ -154,14 +154,20 @@ def test_name_check_constraint_backs_validation(fresh_db: Store) -> None:
         )
 
 
-def test_purge_command(tmp_path) -> None:
-    from station.storage.purge import main
+def test_purge_of_a_data_folder_erases_and_compacts(tmp_path) -> None:
+    from station.storage.purge import purge
 
     store = Store(tmp_path / "station.sqlite3")
     a = store.create_athlete(name="Forget Me")
     _trial_with_samples(store, a["id"])
     store.delete_athlete(a["id"], actor="admin")
     store.close()
-    assert main(["--data-dir", str(tmp_path), "--older-than-days", "0"]) == 0
+    # within the grace period nothing goes, and nothing is compacted
+    kept = purge(tmp_path)
+    assert (kept.athletes, kept.trials, kept.vacuumed) == (0, 0, False)
+    compacting: list[bool] = []
+    result = purge(tmp_path, older_than_days=0, on_vacuum=lambda: compacting.append(True))
+    assert (result.athletes, result.trials, result.vacuumed, compacting) == (1, 1, True, [True])
     assert b"Forget Me" not in (tmp_path / "station.sqlite3").read_bytes()
-    assert main(["--data-dir", str(tmp_path / "nowhere")]) == 2
+    with pytest.raises(InputError, match="no station database"):
+        purge(tmp_path / "nowhere")
