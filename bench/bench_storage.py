@@ -20,8 +20,6 @@ from station.storage import Store
 SECTION = "storage"
 RATE_HZ = 80.0
 CHUNK_S = 0.5  # what the recorder writes at a time
-#: The same data uncompressed: 8 int32 counts + an int64 timestamp per frame.
-RAW_BYTES_PER_MIN = (8 * 4 + 8) * RATE_HZ * 60  # 192,000
 
 
 def _file_bytes(path: Path) -> int:

@@ -81,12 +81,6 @@ def _channel_medians(c: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.array([np.median(c[valid[:, i], i]) if valid[:, i].any() else 0.0 for i in range(c.shape[1])])
 
 
-def reject_spikes(counts: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """``valid`` without single-read spikes (readings > SPIKE_COUNTS from the channel median)."""
-    c = np.asarray(counts, dtype=float)
-    return valid & (np.abs(c - _channel_medians(c, valid)) <= SPIKE_COUNTS)
-
-
 def masked_mean_sd(
     counts: np.ndarray, valid: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

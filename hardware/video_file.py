@@ -311,8 +311,3 @@ def read_video_frames(path: str | Path, *, max_frames: int | None = None) -> lis
             if max_frames is not None and len(frames) >= max_frames:
                 break
     return frames
-
-
-def frame_times_s(frame_t_ns: np.ndarray, t0_ns: int) -> np.ndarray:
-    """Frame times on the trial axis (s since the trial's start ``t0_ns``)."""
-    return (np.asarray(frame_t_ns, dtype=np.int64) - int(t0_ns)) / 1e9

@@ -85,10 +85,6 @@ class Athlete:
     def weight_n(self) -> float:
         return self.body_mass_kg * G_M_S2
 
-    @property
-    def com_height_m(self) -> float:
-        return 0.55 * self.height_m
-
     @classmethod
     def draw(cls, rng: np.random.Generator, *, body_mass_kg: float, geometry: Geometry) -> Athlete:
         feet = np.array([geometry.plates[p].center_mm for p in ("left", "right")], dtype=float)

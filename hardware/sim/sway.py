@@ -78,21 +78,3 @@ class SwayNoise:
             y, self._zi[i] = signal.sosfilt(sos, white[i], zi=zi)
             out[:, i] = y / sd
         return out
-
-
-def sway_block(
-    rng: np.random.Generator,
-    n: int,
-    *,
-    fs_hz: float = 1000.0,
-    com_fc_hz: tuple[float, ...],
-    h_m: float = 0.95,
-) -> np.ndarray:
-    """(n, k) sway signals for one finite trial, each rescaled to a realised sd of exactly 1
-    over the block, so that a trial's sway amplitude is the one asked for (a short trial
-    of filtered noise would otherwise differ from its target by tens of percent)."""
-    gen = SwayNoise(rng, len(com_fc_hz), fs_hz=fs_hz, com_fc_hz=com_fc_hz, h_m=h_m)
-    x = gen.next(n)
-    x -= x.mean(axis=0)
-    sd = x.std(axis=0)
-    return np.asarray(x / np.where(sd > 0, sd, 1.0))
