@@ -122,7 +122,8 @@ def cop_from_cells(loads_n: np.ndarray, positions_mm: np.ndarray) -> tuple[np.nd
     fz_n : (N,) total vertical force.
     cop_mm : (N, 2) CoP = sum(F_i p_i) / sum(F_i); NaN where ``fz_n`` is 0.
 
-    References: statics of a rigid plate on point supports (see docs/domain).
+    References: statics of a rigid plate on point supports (see docs/analysis.md,
+    "Processing steps").
     """
     loads = np.atleast_2d(np.asarray(loads_n, dtype=float))
     fz = loads.sum(axis=1)
