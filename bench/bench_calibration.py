@@ -93,7 +93,7 @@ def drift_hour(*, rule_on: bool, seed: int = 7, rate_hz: float = 80.0, hours: fl
 
 
 def run(report: Any) -> None:
-    from tests.calibration.conftest import SimRig  # the same rig the tests use
+    from station.testing.calibration_rig import SimRig, measure  # the same rig the tests use
 
     sec = "calibration"
     # 1. The guided calibration on five seeds: gain error against the hidden gains.
@@ -118,8 +118,6 @@ def run(report: Any) -> None:
     report.add(sec, "whole guided calibration, simulated (unpaced)", float(np.mean(times)), "s")
 
     # 2. Accuracy across both plates after calibration (3 x 3 grid per plate, 30 kg).
-    from tests.calibration.test_workflow_sim import _measure
-
     with tempfile.TemporaryDirectory() as tmp:
         rig = SimRig(Path(tmp), seed=11)
         rig.calibrate()
@@ -128,7 +126,7 @@ def run(report: Any) -> None:
             c = rig.acq.calibration.geometry.plates[plate].center_mm
             for dx in (-100.0, 0.0, 100.0):
                 for dy in (-150.0, 0.0, 150.0):
-                    fe, ce, _ = _measure(rig, 30.0, (c[0] + dx, c[1] + dy))
+                    fe, ce, _ = measure(rig, 30.0, (c[0] + dx, c[1] + dy))
                     f_errs.append(abs(fe))
                     c_errs.append(ce)
         rig.close()

@@ -38,8 +38,8 @@ def run(report: Report) -> None:
     from api.app import create_app
     from station.core.config import Settings
     from station.runtime import Station
-    from tests.api.servers import serve_in_thread
-    from tests.kiosk.conftest import launch_chromium
+    from station.testing.browser import launch_chromium
+    from station.testing.servers import serve_in_thread
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", hardware="sim", camera="none", sim_seed=5)

@@ -19,6 +19,8 @@ Rows (section "reliability"):
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -50,13 +52,31 @@ def _survive(name: str, fn: Callable[[Path], Any], failures: list[str]) -> bool:
         return True
 
 
+def _pytest_case(nodeid: str) -> Callable[[Path], None]:
+    """A test of the suite run as it is, in its own pytest process: a fault scenario that
+    is a test (its checks are the test's asserts) is counted here without the benchmarks
+    importing the test suite."""
+
+    def run(tmp: Path) -> None:
+        from station.testing.service import ROOT
+
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(tmp / "pytest"), nodeid],
+            cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"pytest exit {done.returncode}: {done.stdout[-600:]}")
+
+    return run
+
+
 def _sensor_faults(report: Report) -> None:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
     from station.runtime import Station
-    from tests.reliability.conftest import make_settings
-    from tests.reliability.test_sensor_faults import FAULT_S, record_with_fault
+    from station.testing.faults import FAULT_S, record_with_fault
+    from station.testing.servers import make_settings
 
     cases = [("dead", "left_fr"), ("dead", "right_bl"), ("saturated", "right_bl"), ("saturated", "left_fl"),
              ("spikes", "left_bl"), ("spikes", "right_fr"), ("gone", None), ("gone", None)]
@@ -98,14 +118,15 @@ def _sensor_faults(report: Report) -> None:
 
 
 def _process_faults(report: Report) -> None:
-    from tests.reliability import test_process_faults as pf
-
+    pf = "tests/reliability/test_process_faults.py::"
     cases: list[tuple[str, Callable[[Path], None]]] = [
-        ("SIGKILL mid-calibration", pf.test_sigkill_mid_calibration_leaves_the_active_calibration),
-        ("SIGKILL under write load mid-recording (1)", pf.test_sigkill_under_write_load_loses_nothing_acknowledged),
-        ("SIGKILL under write load mid-recording (2)", pf.test_sigkill_under_write_load_loses_nothing_acknowledged),
-        ("database locked by another process", pf.test_database_locked_by_another_process),
-        ("disk full (RLIMIT_FSIZE)", pf.test_disk_full_gives_a_clear_error_keeps_data_and_recovers),
+        ("SIGKILL mid-calibration", _pytest_case(pf + "test_sigkill_mid_calibration_leaves_the_active_calibration")),
+        ("SIGKILL under write load mid-recording (1)",
+         _pytest_case(pf + "test_sigkill_under_write_load_loses_nothing_acknowledged")),
+        ("SIGKILL under write load mid-recording (2)",
+         _pytest_case(pf + "test_sigkill_under_write_load_loses_nothing_acknowledged")),
+        ("database locked by another process", _pytest_case(pf + "test_database_locked_by_another_process")),
+        ("disk full (RLIMIT_FSIZE)", _pytest_case(pf + "test_disk_full_gives_a_clear_error_keeps_data_and_recovers")),
     ]
     failures: list[str] = []
     survived = sum(_survive(name, fn, failures) for name, fn in cases)
@@ -115,9 +136,14 @@ def _process_faults(report: Report) -> None:
 
 
 def _load(report: Report) -> None:
-    from tests.reliability.load import rss_bytes, run_load, trial_frames_check
-    from tests.reliability.service import BUSY, quick_options, running_service, wait_until
-    from tests.reliability.test_process_faults import seed_calibration
+    from station.testing.load import rss_bytes, run_load, trial_frames_check
+    from station.testing.service import (
+        BUSY,
+        quick_options,
+        running_service,
+        seed_calibration,
+        wait_until,
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-rel-load-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -170,7 +196,7 @@ def _bad_inputs(report: Report) -> None:
     from hypothesis import settings as hyp_settings
 
     from station.cli import main as cli_main
-    from tests.reliability import test_bad_input as bi
+    from station.testing import bad_input as bi
 
     counts = {"csv": 0, "cli": 0}
     bad: list[str] = []
@@ -179,7 +205,7 @@ def _bad_inputs(report: Report) -> None:
     @hyp_settings(max_examples=CSV_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def csv_prop(text: str) -> None:
         counts["csv"] += 1
-        bi._check_read(text)
+        bi.check_read(text)
 
     with tempfile.TemporaryDirectory(prefix="bench-rel-cli-") as tmp:
         path = Path(tmp) / "trial.csv"
@@ -208,8 +234,11 @@ def _bad_inputs(report: Report) -> None:
     for b in bad:
         print(f"    MISHANDLED {b}", flush=True)
     failures: list[str] = []
-    sweep_ok = _survive("bad requests to every route", bi.test_every_route_answers_bad_requests_with_a_json_reason,
-                        failures)
+    sweep_ok = _survive(
+        "bad requests to every route",
+        _pytest_case("tests/reliability/test_bad_input.py::test_every_route_answers_bad_requests_with_a_json_reason"),
+        failures,
+    )
     report.add(SECTION, "bad inputs: fuzzed CSV files read", counts["csv"], "files")
     report.add(SECTION, "bad inputs: fuzzed files through `station analyze`", counts["cli"], "runs")
     report.add(SECTION, "bad inputs mishandled (exception other than InputError, exit code not 0/2, traceback)",

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from station.core.config import Settings
 from station.runtime import Station
+from station.testing.servers import make_settings
 
 
 @dataclass
@@ -33,14 +34,6 @@ class Tokens:
     @property
     def admin_h(self) -> dict[str, str]:
         return self.h(self.admin)
-
-
-def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(
-        data_dir=data_dir, hardware="sim", camera="none", sim_seed=7, loopback_without_token=True
-    )
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture

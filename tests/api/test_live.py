@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes import live
 from station.runtime import Station
+from station.testing.load import slow_client
+from station.testing.servers import serve_in_thread
 from tests.api.conftest import Tokens
-from tests.api.servers import serve_in_thread
-from tests.reliability.load import slow_client
 
 G = 9.80665
 

@@ -15,8 +15,7 @@ from station.acquisition import Acquisition
 from station.calibration_service import CalibrationService
 from station.core.calibration import Calibration
 from station.storage import Store
-
-from .conftest import SimRig
+from station.testing.calibration_rig import SimRig
 
 RATE = 80.0
 

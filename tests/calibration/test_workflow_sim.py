@@ -12,8 +12,7 @@ from hardware.sim import SimCells
 from station.core.calibration import Calibration
 from station.core.errors import CalibrationError, ConflictError
 from station.core.geometry import PLATES
-
-from .conftest import SimRig
+from station.testing.calibration_rig import SimRig, measure
 
 SIM_G = 9.81  # what the simulator's masses weigh per kg (its truth gives the force anyway)
 
@@ -38,28 +37,6 @@ def test_fitted_gains_match_hidden_ones(rig: SimRig) -> None:
     assert row["data"]["geometry"] == rig.acq.calibration.geometry.to_dict()
 
 
-def _measure(rig: SimRig, mass_kg: float, pos: tuple[float, float]) -> tuple[float, float, float]:
-    """As a trial does: zero on the empty plates (the recorder tares when it arms), then
-    place a mass, let it settle, average 1 s. Returns force error %, CoP error mm, true fz.
-
-    Zeroing first keeps the simulator's zero drift (a random walk of the offsets) out of
-    what this measures: the gains and the geometry.
-    """
-    rig.source.clear_masses()
-    rig.run(1.0)
-    arr, _, _ = rig.acq.buffer.read_since(rig.acq.buffer.next_seq - 40)
-    rig.acq.set_calibration(rig.acq.calibration.with_offsets(arr["counts"].mean(axis=0)))
-    rig.source.place_mass(mass_kg, pos)
-    rig.run(1.5)
-    arr, _, _ = rig.acq.buffer.read_since(rig.acq.buffer.next_seq - 80)
-    loads = arr["loads_n"].mean(axis=0)
-    truth = rig.source.truth_now()
-    true_fz = float(truth["fz_n"].sum())
-    pos_mm = rig.acq.calibration.geometry.cell_positions_mm()
-    cop = loads @ pos_mm / loads.sum()
-    return (loads.sum() - true_fz) / true_fz * 100.0, float(np.linalg.norm(cop - truth["cop_combined_mm"])), true_fz
-
-
 def test_accuracy_across_both_plates_after_calibration(rig: SimRig) -> None:
     rig.calibrate()
     f_errs, c_errs = [], []
@@ -67,7 +44,7 @@ def test_accuracy_across_both_plates_after_calibration(rig: SimRig) -> None:
         c = np.asarray(rig.acq.calibration.geometry.plates[plate].center_mm)
         for dx in (-100.0, 0.0, 100.0):
             for dy in (-150.0, 0.0, 150.0):
-                fe, ce, true_fz = _measure(rig, 30.0, (c[0] + dx, c[1] + dy))
+                fe, ce, true_fz = measure(rig, 30.0, (c[0] + dx, c[1] + dy))
                 assert true_fz == pytest.approx(30.0 * SIM_G, rel=1e-3)
                 f_errs.append(abs(fe))
                 c_errs.append(ce)
@@ -84,7 +61,7 @@ def test_uncalibrated_plates_are_visibly_wrong(tmp_path: Path) -> None:
         rig.acq.set_calibration(Calibration().with_offsets(arr["counts"].mean(axis=0)))
         errs = []
         for pos in [(-250.0, 150.0), (-50.0, -150.0), (250.0, 150.0), (50.0, -150.0)]:
-            fe, ce, _ = _measure(rig, 30.0, pos)
+            fe, ce, _ = measure(rig, 30.0, pos)
             errs.append((abs(fe), ce))
         assert max(e[0] for e in errs) > 1.0 or max(e[1] for e in errs) > 2.0
     finally:

@@ -17,13 +17,9 @@ import pytest
 from api.app import create_app
 from station.core.config import Settings
 from station.runtime import Station
-from tests.api.servers import serve_in_thread
+from station.testing.browser import launch_chromium
+from station.testing.servers import serve_in_thread
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 #: Screenshots for people to look at (and CI to keep).
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "kiosk"
 
@@ -37,12 +33,6 @@ class Kiosk:
     def sim(self) -> Any:
         """The simulated load-cell source (ground truth, fault injection)."""
         return self.station.source
-
-
-def launch_chromium(playwright: Any) -> Any:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run 'make debian-test-deps' (installs Debian's chromium)")
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from api.app import create_app
 from station.core.config import Settings
 from station.runtime import Station
-from tests.api.servers import serve_in_thread
+from station.testing.servers import serve_in_thread
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from station.runtime import Station
-from tests.api.conftest import make_settings
-
-__all__ = ["make_settings"]  # imported from here by the reliability tests and bench
+from station.testing.servers import make_settings
 
 
 @pytest.fixture

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.load import rss_bytes, run_load, trial_frames_check
-from tests.reliability.service import BUSY, quick_options, running_service, wait_until
-from tests.reliability.test_process_faults import seed_calibration
+from station.testing.load import rss_bytes, run_load, trial_frames_check
+from station.testing.service import (
+    BUSY,
+    quick_options,
+    running_service,
+    seed_calibration,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 RATE_HZ = 80.0

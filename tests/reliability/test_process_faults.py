@@ -21,13 +21,12 @@ from typing import Any
 import httpx
 import pytest
 
-from hardware.sim import SimLoadCellSource
-from station.storage import Store
-from tests.reliability.service import (
+from station.testing.service import (
     BUSY,
     StationService,
     quick_options,
     running_service,
+    seed_calibration,
     wait_until,
 )
 
@@ -53,21 +52,6 @@ def all_athletes(http: httpx.Client) -> list[dict[str, Any]]:
         offset += 200
         if offset >= page["total"]:
             return items
-
-
-def seed_calibration(data_dir: Path) -> int:
-    """An active calibration before the service first starts (the simulator's true one,
-    seed 1 as the service uses)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    source = SimLoadCellSource(seed=1, paced=False)
-    store = Store(data_dir / "station.sqlite3")
-    try:
-        return store.save_calibration(
-            kind="calibration", data=source.cells.true_calibration(source.geometry).to_dict(),
-            created_by="seed", activate=True,
-        )
-    finally:
-        store.close()
 
 
 def calibration_rows(db: Path) -> list[tuple[Any, ...]]:

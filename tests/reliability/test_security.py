@@ -17,7 +17,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.reliability.service import ROOT, running_service
+from station.testing.service import ROOT, running_service
 
 pytestmark = pytest.mark.slow
 

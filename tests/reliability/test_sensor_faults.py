@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,43 +23,15 @@ from hardware.hx711_backend import HX711Array
 from station.core.config import HX711Pins
 from station.core.geometry import CHANNELS
 from station.runtime import Station
-from tests.reliability.conftest import make_settings
-from tests.reliability.service import BUSY, quick_options, wait_until
+from station.testing.faults import DURATION_S, FAULT_AT_S, FAULT_S, record_with_fault
+from station.testing.servers import make_settings
+from station.testing.service import wait_until
 
 RATE_HZ = 80.0
-DURATION_S = 5.0
-FAULT_AT_S = 1.0
-FAULT_S = 2.0
 
 
 def _named(text: str) -> set[str]:
     return {c for c in CHANNELS if re.search(rf"\b{c}\b", text)}
-
-
-def record_with_fault(
-    client: TestClient, inject: Callable[[], None], *, duration_s: float = DURATION_S, at_s: float = FAULT_AT_S,
-    during: Callable[[], None] | None = None,
-) -> dict[str, Any]:
-    """Record a bilateral stance, call ``inject`` at ``at_s`` into it, then ``during`` once
-    the fault has had 0.8 s to show; return the stored trial."""
-    athlete = client.post("/api/v1/athletes", json={"name": "Fault Athlete", "body_mass_kg": 70}).json()
-    r = client.post(
-        "/api/v1/recording/start",
-        json={"athlete_id": athlete["id"], "protocol": "bilateral_stance", "options": quick_options(duration_s)},
-    )
-    assert r.status_code == 202, r.text
-    wait_until(lambda: client.get("/api/v1/recording/status").json()["elapsed_s"] >= at_s, 20, "the recording")
-    inject()
-    time.sleep(0.8)
-    if during is not None:
-        during()
-    status = wait_until(
-        lambda: (s := client.get("/api/v1/recording/status").json())["state"] not in BUSY and s, 30, "the trial's end"
-    )
-    assert status["state"] == "saved", status
-    r = client.get(f"/api/v1/trials/{status['trial_id']}")
-    assert r.status_code == 200
-    return r.json()  # type: ignore[no-any-return]
 
 
 def unhealthy_channels(client: TestClient) -> tuple[int, dict[str, Any], set[str]]:

@@ -1,4 +1,5 @@
-"""A real uvicorn server on a free loopback port, in a thread (tests and benchmarks)."""
+"""The real app in this process: the settings of a simulated station, and a real uvicorn
+server on a free loopback port, in a thread (tests and benchmarks)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,23 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+from station.core.config import Settings
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """A simulated station (seed 7, no camera) in ``data_dir``; loopback clients need no
+    token (FastAPI's TestClient is not loopback unless told to be, so auth still applies
+    to it)."""
+    values: dict[str, Any] = dict(
+        data_dir=data_dir, hardware="sim", camera="none", sim_seed=7, loopback_without_token=True
+    )
+    values.update(overrides)
+    return Settings(**values)
 
 
 @contextmanager

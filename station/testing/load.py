@@ -1,7 +1,7 @@
 """Tablet load on a running service: pollers (status and lists, as the tablets' pages
 poll), live WebSocket viewers and clients that never read, for a bounded time, on
 loopback only. Shared by tests/reliability/test_load.py (small) and
-bench/bench_reliability.py (larger)."""
+bench/bench_reliability.py (larger); ``slow_client`` also by tests/api/test_live.py."""
 
 from __future__ import annotations
 

@@ -21,6 +21,10 @@ from typing import Any
 
 import httpx
 
+from hardware.sim import SimLoadCellSource
+from station.storage import Store
+
+#: The source tree (the service runs from it, with it first on PYTHONPATH).
 ROOT = Path(__file__).resolve().parents[2]
 #: A fresh service (imports, database migrations, simulator) must answer within this.
 START_TIMEOUT_S = 60.0
@@ -162,3 +166,18 @@ def quick_options(duration_s: float) -> dict[str, Any]:
     """Recording options that skip zeroing and the stand-still wait (the simulated athlete
     stands on the plates from the start), and record no video."""
     return {"tare": False, "wait_still": False, "duration_s": duration_s, "video": False}
+
+
+def seed_calibration(data_dir: Path) -> int:
+    """An active calibration before the service first starts (the simulator's true one,
+    seed 1 as the service uses)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    source = SimLoadCellSource(seed=1, paced=False)
+    store = Store(data_dir / "station.sqlite3")
+    try:
+        return store.save_calibration(
+            kind="calibration", data=source.cells.true_calibration(source.geometry).to_dict(),
+            created_by="seed", activate=True,
+        )
+    finally:
+        store.close()
