@@ -161,7 +161,6 @@ class DriftMonitor:
         self._sum += d
         self._sumsq += d * d
         self._n += 1
-        self._last_ns = t_ns
         if self._n < 2:
             return None
         self._quiet_s = (t_ns - self._start_ns) / 1e9 * self._n / (self._n - 1)

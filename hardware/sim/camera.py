@@ -291,7 +291,6 @@ class SimCamera(Camera):
         self.truth_log: deque[dict[str, Any]] = deque(maxlen=truth_log_frames)
         self._rng = np.random.default_rng(seed)
         self._sensor_index = 0
-        self._delivered = 0
         self._started = False
         self._recording: Any = None
         self._rec_lock = threading.Lock()  # the recorder may stop from another thread
@@ -342,7 +341,6 @@ class SimCamera(Camera):
         truth.update(index=i, t_ns=t_ns)
         self.truth_log.append(truth)
         frame = VideoFrame(index=i, t_ns=t_ns, image=image)
-        self._delivered += 1
         with self._rec_lock:
             if self._recording is not None:
                 self._recording.write(frame)

@@ -15,17 +15,6 @@ CHI2_2DOF_95 = 5.991
 #: band of the frequency measures (Hz), Prieto et al. 1996 (0.15-5 Hz).
 FREQ_BAND_HZ = (0.15, 5.0)
 
-SWAY_KEYS = (
-    "ml_rms_mm",
-    "ap_rms_mm",
-    "ml_range_mm",
-    "ap_range_mm",
-    "path_length_mm",
-    "mean_velocity_mm_s",
-    "ellipse95_area_mm2",
-)
-
-
 def sway_measures(cop_mm: np.ndarray, *, fs_hz: float) -> dict[str, float]:
     """Time-domain sway measures of a (filtered) CoP trajectory.
 
