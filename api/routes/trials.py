@@ -1,5 +1,6 @@
-"""Trials: list with filters and pages, detail with metrics and events, metric history
-per athlete, left/right comparison (limb symmetry index), soft delete (admin), recompute."""
+"""Trials: list with filters and pages, detail with metrics and events, the series its
+plots draw, metric history per athlete, left/right comparison (limb symmetry index),
+soft delete (admin), recompute."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import API_PREFIX
 from api.auth import Principal
-from api.deps import audit, get_recorder, get_store, require_role
+from api.deps import audit, get_recorder, get_station, get_store, require_role
 from api.routes.common import MAX_ID, MAX_PAGE, Page
+from station.analysis.plot import COP_SERIES, CopName, trial_plot
 from station.core.calibration import Calibration
 from station.core.errors import InputError
 from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS
+from station.export.common import trial_loads
+from station.runtime import Station
 from station.video_sync import video_offset_s
 
 router = APIRouter(prefix=API_PREFIX, tags=["trials"], dependencies=[Depends(require_role("coach"))])
@@ -93,6 +98,97 @@ def get_trial(trial_id: TrialId, store: StoreDep) -> dict[str, Any]:
         # trial time = video time + offset_s (the kiosk lines the CoP up with the video)
         trial["video"] = {**trial["video"], "offset_s": video_offset_s(store, trial_id, trial["video"])}
     return trial
+
+
+Num = float | None  # None: no value there (a CoP below the contact threshold)
+
+
+class CopSeries(BaseModel):
+    x_mm: list[Num]
+    y_mm: list[Num]
+
+
+class PlateForces(BaseModel):
+    left: list[float]
+    right: list[float]
+    total: list[float]
+
+
+class CopSeriesSet(BaseModel):
+    left: CopSeries
+    right: CopSeries
+    combined: CopSeries
+
+
+class EllipseOut(BaseModel):
+    centre_mm: tuple[float, float]
+    semi_axes_mm: tuple[float, float] = Field(description="major, minor")
+    angle_rad: float = Field(description="major axis from +x (ML) towards +y (AP)")
+    area_mm2: float
+    outline_mm: list[tuple[float, float]]
+
+
+class RepOut(BaseModel):
+    start_s: float
+    bottom_s: float
+    end_s: float
+
+
+class TrialPlotOut(BaseModel):
+    """What the results page draws, computed here with the trial's own calibration and geometry."""
+
+    trial_id: int
+    calibration_id: int | None = Field(description="the calibration the samples were converted with; None: uncalibrated")
+    geometry: dict[str, Any] = Field(description="the plate geometry of the trial (plates, mm)")
+    n_samples: int = Field(description="samples in the trial (the series below are decimated)")
+    decimation: str
+    t_s: list[float]
+    fz_n: PlateForces
+    cop_mm: CopSeriesSet
+    window_s: tuple[float, float] | None = Field(description="the analysis window, as stored")
+    sway_cop: CopName | None = Field(description="the CoP series the sway measures and the ellipse describe")
+    ellipse95: EllipseOut | None
+    reps: list[RepOut]
+    warnings: list[str]
+
+
+def _values(a: np.ndarray, digits: int) -> list[float | None]:
+    """Rounded floats, None for NaN (JSON has no NaN)."""
+    return [None if not math.isfinite(v) else v for v in np.round(a.astype(float), digits).tolist()]
+
+
+def _forces(a: np.ndarray) -> list[float]:
+    return [float(v) for v in np.round(a, 2).tolist()]
+
+
+@router.get("/trials/{trial_id}/plot", summary="The series a trial's results page draws (forces, CoP, window, ellipse, reps)")
+def get_trial_plot(
+    trial_id: TrialId, store: StoreDep, station: Annotated[Station, Depends(get_station)]
+) -> TrialPlotOut:
+    trial, t_s, loads, _invalid, cal = trial_loads(store, trial_id, default_geometry=station.geometry)
+    plot = trial_plot(t_s, loads, geometry=cal.geometry, metrics=trial.get("metrics") or {})
+    ell = plot.ellipse
+    return TrialPlotOut(
+        trial_id=trial_id,
+        calibration_id=trial.get("calibration_id"),
+        geometry=cal.geometry.to_dict(),
+        n_samples=plot.n_samples,
+        decimation="min-max: per bucket of samples, the lowest and highest force of each plate",
+        t_s=[float(v) for v in np.round(plot.t_s, 4).tolist()],
+        fz_n=PlateForces(left=_forces(plot.fz_n[:, 0]), right=_forces(plot.fz_n[:, 1]), total=_forces(plot.total_fz_n)),
+        cop_mm=CopSeriesSet(**{
+            name: CopSeries(x_mm=_values(plot.cop_mm[:, k, 0], 2), y_mm=_values(plot.cop_mm[:, k, 1], 2))
+            for k, name in enumerate(COP_SERIES)
+        }),
+        window_s=plot.window_s,
+        sway_cop=plot.sway_cop,
+        ellipse95=None if ell is None or plot.ellipse_outline_mm is None else EllipseOut(
+            centre_mm=ell.centre_mm, semi_axes_mm=ell.semi_axes_mm, angle_rad=ell.angle_rad, area_mm2=ell.area_mm2,
+            outline_mm=[(float(x), float(y)) for x, y in np.round(plot.ellipse_outline_mm, 3).tolist()],
+        ),
+        reps=[RepOut(**r) for r in plot.reps],
+        warnings=plot.warnings,
+    )
 
 
 @router.delete("/trials/{trial_id}", status_code=204, summary="Soft-delete a trial (admin)")
