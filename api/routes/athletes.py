@@ -12,6 +12,7 @@ from api import API_PREFIX
 from api.auth import Principal
 from api.deps import audit, get_store, require_role
 from api.routes.common import MAX_ID, MAX_PAGE, Page
+from station.core.physics import G_M_S2
 
 router = APIRouter(prefix=API_PREFIX, tags=["athletes"], dependencies=[Depends(require_role("coach"))])
 
@@ -19,6 +20,13 @@ Coach = Annotated[Principal, Depends(require_role("coach"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 StoreDep = Annotated[Any, Depends(get_store)]
 AthleteId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def with_body_weight(athlete: dict[str, Any]) -> dict[str, Any]:
+    """The athlete with ``body_weight_n`` (body mass * g, N; None without a mass), the
+    weight the analysis and the kiosk's live bars use (g has one home: the server)."""
+    mass = athlete.get("body_mass_kg")
+    return {**athlete, "body_weight_n": None if mass is None else float(mass) * G_M_S2}
 
 
 def _this_year() -> int:
@@ -57,19 +65,18 @@ async def list_athletes(  # one indexed query from the read pool: on the event l
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> Page:
     items, total = store.list_athletes(q=q or None, limit=limit, offset=offset)
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=[with_body_weight(a) for a in items], total=total, limit=limit, offset=offset)
 
 
 @router.post("/athletes", status_code=201, summary="Create an athlete")
 def create_athlete(body: AthleteCreate, store: StoreDep, who: Coach) -> dict[str, Any]:
     # The store writes the audit row in the same transaction as the change.
-    athlete: dict[str, Any] = store.create_athlete(**body.model_dump(), actor=who.name)
-    return athlete
+    return with_body_weight(store.create_athlete(**body.model_dump(), actor=who.name))
 
 
 @router.get("/athletes/{athlete_id}", summary="One athlete")
 def get_athlete(athlete_id: AthleteId, store: StoreDep) -> dict[str, Any]:
-    return store.get_athlete(athlete_id)  # type: ignore[no-any-return]
+    return with_body_weight(store.get_athlete(athlete_id))
 
 
 @router.patch("/athletes/{athlete_id}", summary="Change an athlete's fields (only those sent)")
@@ -77,8 +84,7 @@ def update_athlete(athlete_id: AthleteId, body: AthleteUpdate, store: StoreDep, 
     fields = body.model_dump(exclude_unset=True)
     if "name" in fields and fields["name"] is None:
         fields.pop("name")  # a name cannot be removed
-    athlete: dict[str, Any] = store.update_athlete(athlete_id, actor=who.name, **fields)
-    return athlete
+    return with_body_weight(store.update_athlete(athlete_id, actor=who.name, **fields))
 
 
 @router.delete("/athletes/{athlete_id}", status_code=204, summary="Soft-delete an athlete (admin)")

@@ -2,10 +2,9 @@
 
 The geometry (plate centres and load-cell positions, mm) is part of the active
 calibration, whose full record is admin-only (``GET /calibration``). Coaches need
-the geometry itself to draw the plates and to compute the centre of pressure from a
-trial's raw CSV exactly as the station does (:func:`station.core.geometry.cop_from_cells`),
-so it is served here on its own. The live stream's first (``hello``) message
-carries the same object.
+the geometry itself to draw the plates to scale, so it is served here on its own. The
+live stream's first (``hello``) message carries the same object. A recorded trial's
+plot series come with that trial's own geometry from ``GET /trials/{id}/plot``.
 """
 
 from __future__ import annotations

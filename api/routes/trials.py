@@ -235,7 +235,24 @@ async def metric_history(
     leg: Leg | None = None,
 ) -> dict[str, Any]:
     points = store.metric_history(athlete_id, metric, protocol=protocol, leg=leg)
-    return {"athlete_id": athlete_id, "metric": metric, "protocol": protocol, "leg": leg, "points": points}
+    return {"athlete_id": athlete_id, "metric": metric, "protocol": protocol, "leg": leg, "points": points,
+            "symmetry_by_day": symmetry_by_day(points)}
+
+
+def symmetry_by_day(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per UTC day with trials of both legs: the mean value of each leg and their limb
+    symmetry index (:data:`LSI_FORMULA`), oldest first."""
+    days: dict[str, dict[str, list[float]]] = {}
+    for p in points:
+        value, leg = p.get("value"), p.get("leg")
+        if leg in ("left", "right") and isinstance(value, int | float) and not isinstance(value, bool):
+            days.setdefault(str(p["started_at"])[:10], {"left": [], "right": []})[leg].append(float(value))
+    out = []
+    for day, legs in sorted(days.items()):
+        if legs["left"] and legs["right"]:
+            left, right = sum(legs["left"]) / len(legs["left"]), sum(legs["right"]) / len(legs["right"])
+            out.append({"date": day, "left": left, "right": right, "symmetry_index_pct": symmetry_index_pct(left, right)})
+    return out
 
 
 def symmetry_index_pct(left: float | None, right: float | None) -> float | None:

@@ -116,3 +116,18 @@ def test_update_refuses_bad_values_and_changes_nothing(
     r = client.patch(f"/api/v1/athletes/{athlete['id']}", json=body, headers=tokens.coach_h)
     assert r.status_code == 422 and field in r.json()["detail"]
     assert client.get(f"/api/v1/athletes/{athlete['id']}", headers=tokens.coach_h).json() == athlete
+
+
+def test_every_athlete_answer_carries_the_body_weight(client: TestClient, tokens: Tokens) -> None:
+    """body_weight_n = mass * g from the server (the kiosk's live bars use it; g lives only
+    in station.core.physics); None without a mass."""
+    from station.core.physics import G_M_S2
+
+    h = tokens.coach_h
+    a = client.post("/api/v1/athletes", json={"name": "Wes Weight", "body_mass_kg": 80.0}, headers=h).json()
+    assert a["body_weight_n"] == pytest.approx(80.0 * G_M_S2)
+    assert client.get(f"/api/v1/athletes/{a['id']}", headers=h).json()["body_weight_n"] == pytest.approx(784.532)
+    listed = client.get("/api/v1/athletes", params={"q": "Wes"}, headers=h).json()["items"]
+    assert [x["body_weight_n"] for x in listed] == [pytest.approx(784.532)]
+    changed = client.patch(f"/api/v1/athletes/{a['id']}", json={"body_mass_kg": None}, headers=h).json()
+    assert changed["body_mass_kg"] is None and changed["body_weight_n"] is None

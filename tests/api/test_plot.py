@@ -125,13 +125,15 @@ def test_plot_uses_the_geometry_the_trial_was_recorded_with(
     still the stored one (computed with the geometry in use it would not be)."""
     h = tokens.coach_h
     moved = moved_geometry()
-    base = station.acquisition.calibration
+    # the simulator's true gains and offsets: the trial is zeroed and calibrated as on a real station
+    base = station.source.cells.true_calibration(station.geometry)
     cal_id = station.store.save_calibration(
         kind="calibration", data={**base.to_dict(), "geometry": moved, "is_default": False}, created_by="test")
     assert client.post(f"/api/v1/calibration/{cal_id}/activate", headers=tokens.admin_h).status_code == 200
     tid = record(client, h, athlete["id"], "bilateral_stance", None)
     trial = client.get(f"/api/v1/trials/{tid}", headers=h).json()
     assert trial["calibration_id"] == cal_id
+    assert not [w for w in trial["metrics"]["warnings"] if "not zeroed" in w or "not calibrated" in w]
     other_id = station.store.save_calibration(
         kind="calibration", data={**base.to_dict(), "is_default": False}, created_by="test")
     assert client.post(f"/api/v1/calibration/{other_id}/activate", headers=tokens.admin_h).status_code == 200

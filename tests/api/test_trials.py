@@ -99,6 +99,19 @@ def test_metric_history(client: TestClient, tokens: Tokens, trials: dict[str, An
     assert client.get("/api/v1/athletes/9999/history", params={"metric": "a"}, headers=tokens.coach_h).status_code == 404
 
 
+def test_metric_history_gives_the_symmetry_per_day(client: TestClient, tokens: Tokens, trials: dict[str, Any]) -> None:
+    """The kiosk's symmetry-over-time plot draws these (it computes no LSI itself)."""
+    aid = trials["athlete_id"]
+    body = client.get(f"/api/v1/athletes/{aid}/history", params={"metric": "sway.ml_rms_mm"}, headers=tokens.coach_h).json()
+    days = body["symmetry_by_day"]
+    day = body["points"][0]["started_at"][:10]
+    # left 6 and 10, right 2 and 6 (the bilateral trial has no leg): means 8 and 4
+    assert days == [{"date": day, "left": 8.0, "right": 4.0, "symmetry_index_pct": pytest.approx(100 * 4 / 6)}]
+    one_leg = client.get(f"/api/v1/athletes/{aid}/history", params={"metric": "sway.ml_rms_mm", "leg": "left"},
+                         headers=tokens.coach_h).json()
+    assert one_leg["symmetry_by_day"] == []  # needs both legs on a day
+
+
 def test_symmetry_index(client: TestClient, tokens: Tokens, trials: dict[str, Any]) -> None:
     aid = trials["athlete_id"]
     q = {"metric": "sway.ml_rms_mm", "protocol": "single_leg_stance"}

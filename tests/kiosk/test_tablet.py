@@ -97,7 +97,9 @@ def test_a_coach_tablet_draws_the_stations_geometry(browser: Any, tablet_server:
     secret, _ = station.store.create_token(name="tablet-geometry", role="coach")
     with tablet_page(browser, token=secret) as page:
         page.goto(url + "/")
-        page.wait_for_function("window.__kiosk && window.__kiosk.geometry.plates.left.center_mm[0] === -180",
+        # (no geometry of its own until the station's arrives)
+        page.wait_for_function("window.__kiosk && window.__kiosk.geometry && "
+                               "window.__kiosk.geometry.plates.left.center_mm[0] === -180",
                                timeout=10_000)
         assert page.evaluate("window.__kiosk.geometry.plates") == moved["plates"]
         assert not page.is_visible("[data-nav=admin]")  # still a coach

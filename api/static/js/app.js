@@ -4,8 +4,8 @@
 // the kiosk stay in step: whoever starts a test, every screen follows it.
 import { api } from "./api.js";
 import { initI18n, applyI18n, t, setLang, currentLang, num } from "./i18n.js";
-import { LiveStream, CONTACT_N, REFUSED } from "./live.js";
-import { h, fill, add, currentAthlete, DEFAULT_GEOMETRY } from "./util.js";
+import { LiveStream, REFUSED, contacts } from "./live.js";
+import { h, fill, add, currentAthlete, protocolOf } from "./util.js";
 import * as athletes from "./views/athletes.js";
 import * as test from "./views/test.js";
 import * as live from "./views/live.js";
@@ -27,8 +27,8 @@ const toastEl = document.getElementById("toast");
 
 const ctx = {
   stream: new LiveStream(),
-  geometry: DEFAULT_GEOMETRY,
-  protocols: [],
+  geometry: null,   // the plate geometry in use, from GET /geometry (or the live stream)
+  protocols: [],    // from GET /protocols: names, rules and label keys
   isAdmin: false,
   go(name, arg) { location.hash = arg != null ? `#${name}/${arg}` : `#${name}`; },
   toast(msg) {
@@ -118,11 +118,19 @@ function onRecording(status) {
   if (rec.state === "saved" && prev.state === "analysing" && rec.trial_id && current === "live") ctx.go("results", rec.trial_id);
 }
 
+/** Whether the athlete of a protocol starts off the plates (a hop lands on them: the
+ * plates are empty on purpose until then). */
+function startsOffThePlates(name) {
+  const p = protocolOf(ctx.protocols, name);
+  return Boolean(p && p.end_condition === "landing");
+}
+
 function checkSteppedOff(msg) {
   const s = ctx.stream.latest;
   if (!s || !msg.recording) return;
   const r = msg.recording;
-  const off = r.state === "recording" && r.protocol !== "hop_and_stick" && s.fz_n[0] + s.fz_n[1] < CONTACT_N;
+  // both plates unloaded = no combined CoP from the server
+  const off = r.state === "recording" && !startsOffThePlates(r.protocol) && !contacts(s).any;
   if (off) setBanner("stepped_off", "warn", t("banner.stepped_off"), t("banner.stepped_off_todo"));
   else if (bannerState.has("stepped_off") && r.state !== "recording") clearBanner("stepped_off");
 }
@@ -168,7 +176,7 @@ async function route() {
   const root = h("section", { class: `view view-${name || "athletes"}`, "data-view": name || "athletes" });
   fill(view, root);
   refreshChrome();
-  // Results of a long trial take a moment (the raw CSV is fetched): say so.
+  // Results of a long trial take a moment (the server computes its plot series): say so.
   const loading = document.getElementById("loading");
   const shown = setTimeout(() => { loading.hidden = false; }, 300);
   try {

@@ -1,134 +1,95 @@
 // Plots: force-time curves and trends with uPlot (vendored, api/static/vendor/uplot),
-// the CoP stabilogram with its 95 % confidence ellipse drawn on a canvas.
+// the CoP stabilogram with its 95 % confidence ellipse in SVG. They draw what the server
+// computed (GET /trials/{id}/plot and the stored metrics): nothing is computed here.
 import { t, num } from "./i18n.js";
 
-/** CSV from /trials/{id}/export.csv -> {t: Float64Array, loads: [Float64Array x 8]}. */
-export function parseRawCsv(text) {
-  const lines = text.split("\n").filter((l) => l && !l.startsWith("#"));
-  const rows = lines.slice(1); // header t_s,left_fl,...
-  const n = rows.length;
-  const tt = new Float64Array(n);
-  const loads = Array.from({ length: 8 }, () => new Float64Array(n));
-  for (let i = 0; i < n; i++) {
-    const c = rows[i].split(",");
-    tt[i] = +c[0];
-    for (let k = 0; k < 8; k++) loads[k][i] = +c[k + 1];
-  }
-  return { t: tt, loads };
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svgEl(tag, attrs = {}) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  return el;
 }
 
-/** Vertical force per plate and CoP (plate and combined; NaN below minN), as in
- * station.geometry.cop_from_cells: CoP = sum(F_i p_i) / sum(F_i). */
-export function forcesAndCop(raw, positions, minN = 20) {
-  const n = raw.t.length;
-  const out = { fzL: new Float64Array(n), fzR: new Float64Array(n), fz: new Float64Array(n),
-    copL: [new Float64Array(n), new Float64Array(n)], copR: [new Float64Array(n), new Float64Array(n)],
-    cop: [new Float64Array(n), new Float64Array(n)] };
-  for (let i = 0; i < n; i++) {
-    let fl = 0, fr = 0, mxl = 0, myl = 0, mxr = 0, myr = 0;
-    for (let k = 0; k < 4; k++) { const f = raw.loads[k][i]; fl += f; mxl += f * positions[k][0]; myl += f * positions[k][1]; }
-    for (let k = 4; k < 8; k++) { const f = raw.loads[k][i]; fr += f; mxr += f * positions[k][0]; myr += f * positions[k][1]; }
-    out.fzL[i] = fl; out.fzR[i] = fr; out.fz[i] = fl + fr;
-    out.copL[0][i] = fl > minN ? mxl / fl : NaN; out.copL[1][i] = fl > minN ? myl / fl : NaN;
-    out.copR[0][i] = fr > minN ? mxr / fr : NaN; out.copR[1][i] = fr > minN ? myr / fr : NaN;
-    const f = fl + fr;
-    out.cop[0][i] = f > minN ? (mxl + mxr) / f : NaN; out.cop[1][i] = f > minN ? (myl + myr) / f : NaN;
+/** The points [x, y] (mm) of the CoP series `name` of a trial's plot (GET /trials/{id}/plot),
+ * within the time range `window` ([t0, t1] s; null: all); null where the server sent no
+ * CoP (a gap in the path). */
+export function copPath(plot, name, window = null) {
+  const cop = plot.cop_mm[name], out = [];
+  for (let i = 0; i < plot.t_s.length; i++) {
+    const tt = plot.t_s[i];
+    if (window && (tt < window[0] || tt > window[1])) continue;
+    out.push(cop.x_mm[i] == null ? null : [cop.x_mm[i], cop.y_mm[i]]);
   }
   return out;
 }
 
-/** 95 % confidence ellipse of points (x, y): centre, semi-axes and angle from the
- * covariance eigen-decomposition; area = pi * 5.991 * sqrt(det(cov)) (chi-square with
- * 2 degrees of freedom; Prieto et al. 1996, IEEE Trans Biomed Eng 43:956). */
-export function ellipse95(xs, ys) {
-  let n = 0, mx = 0, my = 0;
-  for (let i = 0; i < xs.length; i++) if (!Number.isNaN(xs[i])) { n++; mx += xs[i]; my += ys[i]; }
-  if (n < 3) return null;
-  mx /= n; my /= n;
-  let sxx = 0, syy = 0, sxy = 0;
-  for (let i = 0; i < xs.length; i++) if (!Number.isNaN(xs[i])) {
-    const dx = xs[i] - mx, dy = ys[i] - my; sxx += dx * dx; syy += dy * dy; sxy += dx * dy;
-  }
-  sxx /= n - 1; syy /= n - 1; sxy /= n - 1;
-  const tr = sxx + syy, det = sxx * syy - sxy * sxy;
-  const disc = Math.sqrt(Math.max(0, tr * tr / 4 - det));
-  const l1 = tr / 2 + disc, l2 = Math.max(0, tr / 2 - disc);
-  const angle = Math.abs(sxy) < 1e-12 ? (sxx >= syy ? 0 : Math.PI / 2) : Math.atan2(l1 - sxx, sxy);
-  const chi = 5.991;
-  return { cx: mx, cy: my, a: Math.sqrt(chi * l1), b: Math.sqrt(chi * l2), angle, area: Math.PI * chi * Math.sqrt(Math.max(det, 0)) };
-}
-
-/** Draw the CoP path (x right, y forward; mm) and its 95 % ellipse, equal axes. */
-export function drawStabilogram(canvas, xs, ys, { colour = "#ffffff", mark = null } = {}) {
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(canvas.clientWidth * dpr);
-  canvas.height = Math.round(canvas.clientHeight * dpr);
-  const ctx = canvas.getContext("2d");
-  const W = canvas.width, H = canvas.height;
-  ctx.clearRect(0, 0, W, H);
-  const el = ellipse95(xs, ys);
-  if (!el) {
-    ctx.fillStyle = "#a8b3c2"; ctx.font = `${14 * dpr}px sans-serif`;
-    ctx.fillText(t("results.no_cop"), 10 * dpr, 24 * dpr);
-    return null;
+/** Draw a stabilogram in an <svg>: the CoP path (x right, y forward; mm, equal axes) and
+ * the 95 % ellipse outline the server computed (`ellipse`: the plot's `ellipse95`, or
+ * null), both in millimetres (the data group flips y), so what is drawn can be read
+ * back. Returns setMark([x, y] | null), which moves a marker (the video's instant). */
+export function drawStabilogram(svg, path, ellipse, { colour = "#ffffff" } = {}) {
+  svg.replaceChildren();
+  const outline = ellipse ? ellipse.outline_mm : [];
+  const pts = path.filter(Boolean).concat(outline);
+  if (!pts.length) {
+    svg.setAttribute("viewBox", "0 0 100 40");
+    const msg = svgEl("text", { x: 4, y: 12, fill: "#a8b3c2", "font-size": 6 });
+    msg.textContent = t("results.no_cop");
+    svg.append(msg);
+    return () => {};
   }
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-  for (let i = 0; i < xs.length; i++) if (!Number.isNaN(xs[i])) {
-    x0 = Math.min(x0, xs[i]); x1 = Math.max(x1, xs[i]); y0 = Math.min(y0, ys[i]); y1 = Math.max(y1, ys[i]);
-  }
-  const r = Math.max(x1 - x0, y1 - y0, 2 * el.a, 20) / 2 * 1.15;
+  for (const [x, y] of pts) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+  const r = Math.max(x1 - x0, y1 - y0, 20) / 2 * 1.15;
   const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
-  const pad = 28 * dpr;
-  const s = Math.min((W - 2 * pad) / (2 * r), (H - 2 * pad) / (2 * r));
-  const X = (x) => W / 2 + s * (x - cx), Y = (y) => H / 2 - s * (y - cy);
-  // grid every 10 mm (or 50 mm when wide)
-  const step = r > 60 ? 50 : 10;
-  ctx.strokeStyle = "#2c3747"; ctx.lineWidth = 1;
-  ctx.fillStyle = "#a8b3c2"; ctx.font = `${11 * dpr}px sans-serif`;
-  const rx = W / 2 / s, ry = H / 2 / s; // visible half-ranges (mm)
-  for (let g = Math.ceil((cx - rx) / step) * step; g <= cx + rx; g += step) {
-    ctx.beginPath(); ctx.moveTo(X(g), 0); ctx.lineTo(X(g), H); ctx.stroke();
+  svg.setAttribute("viewBox", `${cx - r} ${-(cy + r)} ${2 * r} ${2 * r}`);
+  const data = svgEl("g", { transform: "scale(1,-1)", id: "stabilogram-data" });
+  // grid every 10 mm (50 mm when wide), over more than the square: a wide box shows more
+  const step = r > 60 ? 50 : 10, wide = 4 * r;
+  const grid = svgEl("g", { stroke: "#2c3747", "stroke-width": 1, "vector-effect": "non-scaling-stroke" });
+  for (let g = Math.ceil((cx - wide) / step) * step; g <= cx + wide; g += step) {
+    grid.append(svgEl("line", { x1: g, y1: cy - wide, x2: g, y2: cy + wide, "vector-effect": "non-scaling-stroke" }));
   }
-  for (let g = Math.ceil((cy - ry) / step) * step; g <= cy + ry; g += step) {
-    ctx.beginPath(); ctx.moveTo(0, Y(g)); ctx.lineTo(W, Y(g)); ctx.stroke();
+  for (let g = Math.ceil((cy - wide) / step) * step; g <= cy + wide; g += step) {
+    grid.append(svgEl("line", { x1: cx - wide, y1: g, x2: cx + wide, y2: g, "vector-effect": "non-scaling-stroke" }));
   }
-  ctx.fillText(t("results.grid_mm", { mm: step }), 6 * dpr, H - 8 * dpr);
-  ctx.fillText(t("results.axis_ml"), W - 90 * dpr, H - 8 * dpr);
-  ctx.fillText(t("results.axis_ap"), 6 * dpr, 14 * dpr);
-  ctx.strokeStyle = colour; ctx.globalAlpha = 0.8; ctx.lineWidth = 1.5 * dpr;
-  ctx.beginPath();
-  let pen = false;
-  for (let i = 0; i < xs.length; i++) {
-    if (Number.isNaN(xs[i])) { pen = false; continue; }
-    if (pen) ctx.lineTo(X(xs[i]), Y(ys[i])); else ctx.moveTo(X(xs[i]), Y(ys[i]));
+  data.append(grid);
+  let d = "", pen = false;
+  for (const p of path) {
+    if (!p) { pen = false; continue; }
+    d += `${pen ? "L" : "M"}${p[0]} ${p[1]}`;
     pen = true;
   }
-  ctx.stroke();
-  ctx.globalAlpha = 1;
-  ctx.strokeStyle = "#ff5a52"; ctx.lineWidth = 2.5 * dpr;
-  ctx.beginPath();
-  ctx.ellipse(X(el.cx), Y(el.cy), s * el.a, s * el.b, -el.angle, 0, 2 * Math.PI);
-  ctx.stroke();
-  if (mark && !Number.isNaN(mark[0])) {
-    ctx.fillStyle = "#3fa7ff";
-    ctx.beginPath(); ctx.arc(X(mark[0]), Y(mark[1]), 7 * dpr, 0, 2 * Math.PI); ctx.fill();
+  data.append(svgEl("path", { d, fill: "none", stroke: colour, "stroke-opacity": 0.8, "stroke-width": 1.5,
+    "vector-effect": "non-scaling-stroke", id: "stabilogram-path" }));
+  if (ellipse) {
+    data.append(svgEl("polygon", { id: "ellipse95", points: outline.map((p) => p.join(",")).join(" "), fill: "none",
+      stroke: "#ff5a52", "stroke-width": 2.5, "vector-effect": "non-scaling-stroke", "data-area-mm2": ellipse.area_mm2 }));
   }
-  return el;
-}
-
-/** Every k-th point so a plot has at most maxPoints (a 5-minute trial is 24,000 frames). */
-export function decimate(arrays, maxPoints = 2000) {
-  const n = arrays[0].length;
-  const k = Math.max(1, Math.ceil(n / maxPoints));
-  if (k === 1) return arrays.map((a) => Array.from(a));
-  return arrays.map((a) => { const out = []; for (let i = 0; i < n; i += k) out.push(a[i]); return out; });
+  const mark = svgEl("circle", { r: r * 0.05, fill: "#3fa7ff", visibility: "hidden", class: "cop-mark" });
+  data.append(mark);
+  svg.append(data);
+  const label = (text, x, y, anchor = "start") => {
+    const el = svgEl("text", { x, y, fill: "#a8b3c2", "font-size": r * 0.08, "text-anchor": anchor });
+    el.textContent = text;
+    svg.append(el);
+  };
+  label(t("results.grid_mm", { mm: step }), cx - r * 0.97, -(cy - r * 0.95));
+  label(t("results.axis_ml"), cx + r * 0.97, -(cy - r * 0.95), "end");
+  label(t("results.axis_ap"), cx - r * 0.97, -(cy + r * 0.88));
+  return (p) => {
+    if (!p) { mark.setAttribute("visibility", "hidden"); return; }
+    mark.setAttribute("cx", p[0]); mark.setAttribute("cy", p[1]); mark.setAttribute("visibility", "visible");
+  };
 }
 
 const AXIS = { stroke: "#a8b3c2", grid: { stroke: "#2c3747" }, ticks: { stroke: "#2c3747" } };
 
-/** Force-time plot: left, right and total Fz with shaded reps and contact/event lines. */
-export function forcePlot(el, raw, f, { reps = [], events = [] } = {}) {
-  const [x, l, r, tot] = decimate([raw.t, f.fzL, f.fzR, f.fz]);
+/** Force-time plot of a trial's plot series: left, right and total Fz (as the server sent
+ * them, decimated there) with shaded reps and contact/event lines. */
+export function forcePlot(el, plot, { reps = [], events = [] } = {}) {
+  const x = plot.t_s, l = plot.fz_n.left, r = plot.fz_n.right, tot = plot.fz_n.total;
   const width = Math.max(280, el.clientWidth - 12);
   const opts = {
     width, height: 230,

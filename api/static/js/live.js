@@ -8,8 +8,14 @@ import { t } from "./i18n.js";
 
 /** CoP trail length per plate and combined: 4 s at 80 Hz. */
 export const TRAIL = 320;
-/** Below this vertical force a plate has no contact (same threshold as the analysis). */
-export const CONTACT_N = 20;
+
+/** Which plates carry a foot in a live sample. The server sends a CoP only where the
+ * plate (or both, for the combined CoP) is loaded (station.core.physics), so a CoP
+ * present is a contact: the kiosk keeps no threshold of its own. */
+export function contacts(sample) {
+  if (!sample) return { left: false, right: false, any: false };
+  return { left: sample.cop_left_mm != null, right: sample.cop_right_mm != null, any: sample.cop_mm != null };
+}
 
 export const counters = (window.__kioskLive = {
   messages: 0, samples: 0, dropped: 0, rafFrames: 0, drawnFrames: 0, updates: 0, connected: false,
@@ -154,16 +160,16 @@ export class PlateCanvas {
     const geometry = (this.stream && this.stream.geometry) || this.geometry;
     const W = canvas.width, H = canvas.height;
     ctx.clearRect(0, 0, W, H);
+    if (!geometry || !geometry.plates) return; // not sent yet: nothing to draw to scale
     const L = plateRect(geometry, "left"), R = plateRect(geometry, "right");
     const x0 = Math.min(L.x0, R.x0) - 30, x1 = Math.max(L.x1, R.x1) + 30;
     const y0 = Math.min(L.y0, R.y0) - 30, y1 = Math.max(L.y1, R.y1) + 30;
     const s = Math.min(W / (x1 - x0), H / (y1 - y0)); // px per mm, same on both axes (to scale)
     const ox = (W - s * (x1 - x0)) / 2 - s * x0, oy = (H - s * (y1 - y0)) / 2 + s * y1;
     const X = (x) => ox + s * x, Y = (y) => oy - s * y; // y forward = up on screen
-    const latest = this.stream.latest;
-    const fz = latest ? latest.fz_n : [0, 0];
-    for (const [plate, r, colour, i] of [["left", L, "#ffb02e", 0], ["right", R, "#3fd0c9", 1]]) {
-      ctx.fillStyle = fz[i] > 20 ? "#1d2a3a" : "#151c26";
+    const on = contacts(this.stream.latest);
+    for (const [plate, r, colour] of [["left", L, "#ffb02e"], ["right", R, "#3fd0c9"]]) {
+      ctx.fillStyle = on[plate] ? "#1d2a3a" : "#151c26";
       ctx.strokeStyle = colour;
       ctx.lineWidth = Math.max(2, s * 4);
       ctx.fillRect(X(r.x0), Y(r.y1), s * (r.x1 - r.x0), s * (r.y1 - r.y0));

@@ -1,5 +1,7 @@
-// Small DOM helpers, the plate geometry and the kiosk's local state (chosen athlete,
-// recent athletes), kept in localStorage so a reload keeps them.
+// Small DOM helpers, drawing helpers for the plates, protocol look-ups and the kiosk's
+// local state (chosen athlete, recent athletes), kept in localStorage so a reload keeps
+// them. Facts about the station (geometry, protocols, thresholds, g) are not here: the
+// server sends them (GET /geometry, /protocols, the live stream, /trials/{id}/plot).
 import { t } from "./i18n.js";
 
 /** h("div", {class: "x", onclick: fn}, child, ...) -> element; strings become text nodes. */
@@ -20,34 +22,15 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-/** Default geometry (station/geometry.py): plate centres at x = -/+150 mm, cells at
- * +-120 mm (x) and +-180 mm (y) from the centre, lab frame (x right, y forward). The
- * calibration in use overrides it when the caller may read it (admin / kiosk). */
-export const DEFAULT_GEOMETRY = {
-  plates: {
-    left: { center_mm: [-150, 0], cells_mm: { fl: [-120, 180], fr: [120, 180], bl: [-120, -180], br: [120, -180] } },
-    right: { center_mm: [150, 0], cells_mm: { fl: [-120, 180], fr: [120, 180], bl: [-120, -180], br: [120, -180] } },
-  },
-};
-export const CELLS = ["fl", "fr", "bl", "br"];
-/** Margin of the drawn plate outline around its cells (mm). */
+/** Margin of the drawn plate outline around its cells (mm; drawing only). */
 export const PLATE_MARGIN_MM = 20;
 
-/** Absolute cell positions in CHANNELS order: [[x, y] x 8]. */
-export function cellPositions(geometry) {
-  const out = [];
-  for (const p of ["left", "right"]) {
-    const g = geometry.plates[p];
-    for (const c of CELLS) out.push([g.center_mm[0] + g.cells_mm[c][0], g.center_mm[1] + g.cells_mm[c][1]]);
-  }
-  return out;
-}
-
-/** Outline rectangle {x0, y0, x1, y1} (mm) of a plate. */
+/** Outline rectangle {x0, y0, x1, y1} (mm) of a plate of a geometry the server sent. */
 export function plateRect(geometry, plate) {
   const g = geometry.plates[plate];
-  const xs = CELLS.map((c) => g.center_mm[0] + g.cells_mm[c][0]);
-  const ys = CELLS.map((c) => g.center_mm[1] + g.cells_mm[c][1]);
+  const cells = Object.values(g.cells_mm);
+  const xs = cells.map((c) => g.center_mm[0] + c[0]);
+  const ys = cells.map((c) => g.center_mm[1] + c[1]);
   return {
     x0: Math.min(...xs) - PLATE_MARGIN_MM, x1: Math.max(...xs) + PLATE_MARGIN_MM,
     y0: Math.min(...ys) - PLATE_MARGIN_MM, y1: Math.max(...ys) + PLATE_MARGIN_MM,
@@ -65,7 +48,8 @@ export function currentAthlete() {
 
 export function chooseAthlete(a) {
   if (!a) { localStorage.removeItem(ATHLETE_KEY); return; }
-  const slim = { id: a.id, name: a.name, body_mass_kg: a.body_mass_kg ?? null, dominant_leg: a.dominant_leg ?? null };
+  const slim = { id: a.id, name: a.name, body_mass_kg: a.body_mass_kg ?? null, body_weight_n: a.body_weight_n ?? null,
+    dominant_leg: a.dominant_leg ?? null };
   localStorage.setItem(ATHLETE_KEY, JSON.stringify(slim));
   const recent = recentAthletes().filter((r) => r.id !== a.id);
   recent.unshift(slim);
@@ -80,7 +64,15 @@ export function forgetRecent(id) {
   localStorage.setItem(RECENT_KEY, JSON.stringify(recentAthletes().filter((r) => r.id !== id)));
 }
 
-export const G = 9.80665;
+// --- protocols (from GET /api/v1/protocols) ------------------------------------------------
+/** The protocol named, from the list the server sent (undefined if unknown). */
+export function protocolOf(protocols, name) { return protocols.find((p) => p.name === name); }
+
+/** A protocol's name in the page's language (its label key from the server). */
+export function protocolLabel(protocols, name) {
+  const p = protocolOf(protocols, name);
+  return p ? t(p.label_key) : name;
+}
 
 /** el.append(...kids) leaving out null/false (append would insert the text "null"). */
 export function add(el, ...kids) {

@@ -3,16 +3,10 @@
 import { api } from "../api.js";
 import { t, num, dateTime } from "../i18n.js";
 import { trendPlot } from "../charts.js";
-import { h, fill, add, currentAthlete } from "../util.js";
+import { h, fill, add, currentAthlete, protocolLabel } from "../util.js";
 import { METRICS } from "./results.js";
 
-const chosen = { metric: "sway.ellipse95_area_mm2", protocol: "single_leg_stance" };
-
-/** LSI = 100 * |L - R| / ((L + R) / 2), the formula the API states for /symmetry. */
-export function lsi(l, r) {
-  const m = (l + r) / 2;
-  return m === 0 ? null : 100 * Math.abs(l - r) / Math.abs(m);
-}
+const chosen = { metric: null, protocol: null };
 
 export async function render(root, ctx) {
   const athlete = currentAthlete();
@@ -21,10 +15,16 @@ export async function render(root, ctx) {
       h("button", { class: "primary", i18n: "nav.athletes", onclick: () => ctx.go("athletes") })));
     return;
   }
+  if (chosen.protocol === null) {
+    // first visit: the first single-leg test the server lists, with the metric it compares left vs right
+    const first = ctx.protocols.find((p) => p.single_leg && p.symmetry_metric);
+    chosen.protocol = first ? first.name : "";
+    chosen.metric = first ? first.symmetry_metric : METRICS[0][0];
+  }
   const metricSel = h("select", { id: "history-metric" }, METRICS.map(([p]) => h("option", { value: p, selected: p === chosen.metric }, t(`metric.${p}`))));
   const protoSel = h("select", { id: "history-protocol" },
     h("option", { value: "", i18n: "history.all_protocols" }),
-    ctx.protocols.map((p) => h("option", { value: p.name, selected: p.name === chosen.protocol }, t(`protocol.${p.name}`))));
+    ctx.protocols.map((p) => h("option", { value: p.name, selected: p.name === chosen.protocol }, t(p.label_key))));
   const trend = h("div", { id: "trend-plot" });
   const sym = h("div", { id: "symmetry-plot" });
   const trials = h("div", { class: "list", id: "trial-list" });
@@ -56,18 +56,8 @@ export async function render(root, ctx) {
       const unit = (METRICS.find(([p]) => p === chosen.metric) || [])[1] || "";
       trendPlot(trend, x, series, { yLabel: unit });
     }
-    // symmetry over time: per day, the mean of each leg, then the LSI
-    const days = new Map();
-    for (const p of pts) {
-      if (!p.leg || typeof p.value !== "number") continue;
-      const d = p.started_at.slice(0, 10);
-      const e = days.get(d) || { left: [], right: [] };
-      e[p.leg].push(p.value);
-      days.set(d, e);
-    }
-    const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
-    const rows = [...days.entries()].filter(([, e]) => e.left.length && e.right.length)
-      .map(([d, e]) => [Date.parse(`${d}T12:00:00Z`) / 1000, lsi(mean(e.left), mean(e.right))]);
+    // symmetry over time: the server's limb symmetry index per day with trials of both legs
+    const rows = (res.symmetry_by_day || []).map((d) => [Date.parse(`${d.date}T12:00:00Z`) / 1000, d.symmetry_index_pct]);
     window.__kioskHistory = { points: pts.length, lsi: rows.map((r) => r[1]) }; // for the tests
     if (rows.length) {
       trendPlot(sym, rows.map((r) => r[0]), [{ label: t("history.lsi"), colour: "#3fa7ff", values: rows.map((r) => r[1]) }], { yLabel: "LSI %" });
@@ -79,7 +69,7 @@ export async function render(root, ctx) {
     const res = await api(`trials?athlete_id=${athlete.id}&limit=30`);
     fill(trials, ...(res.items.length ? res.items.map((tr) => h("div", { class: "item", "data-trial-id": tr.id },
       h("button", { class: "name", onclick: () => ctx.go("results", tr.id) },
-        `${dateTime(tr.started_at)} · ${t(`protocol.${tr.protocol}`)}${tr.leg ? ` (${t(`leg.${tr.leg}`)})` : ""}`),
+        `${dateTime(tr.started_at)} · ${protocolLabel(ctx.protocols, tr.protocol)}${tr.leg ? ` (${t(`leg.${tr.leg}`)})` : ""}`),
       h("span", { class: "muted" }, t(`state.${tr.status}`)),
       h("button", { i18n: "history.open", onclick: () => ctx.go("results", tr.id) }))) : [h("p", { class: "muted", i18n: "history.no_trials" })]));
   }

@@ -1,8 +1,10 @@
 // Live view: both plates to scale with the CoP trails, left/right load bars with the
-// body-weight percentage, contact indicators, timer and rep counter.
+// body-weight percentage, contact indicators, timer and rep counter. Contacts are the
+// CoPs the server sends (none below its threshold); the body weight is the server's.
+import { api } from "../api.js";
 import { t, num } from "../i18n.js";
-import { PlateCanvas, CONTACT_N } from "../live.js";
-import { h, fill, add, currentAthlete, G } from "../util.js";
+import { PlateCanvas, contacts } from "../live.js";
+import { h, add, currentAthlete, protocolOf } from "../util.js";
 
 /** The recorder's arming messages (English, from the server) in the page's language. */
 const ARMED_MESSAGES = {
@@ -36,6 +38,10 @@ export function render(root, ctx) {
       h("div", { class: "contacts" }, cl, cr))));
 
   const pc = new PlateCanvas(canvas, ctx.stream, ctx.geometry);
+  // The chosen athlete's weight in newtons, as the server states it (mass * g).
+  const athlete = currentAthlete();
+  let bw = athlete && athlete.body_weight_n ? athlete.body_weight_n : null;
+  if (athlete) api(`athletes/${athlete.id}`).then((a) => { bw = a.body_weight_n || null; }).catch(() => { /* keep newtons */ });
   let lastPanel = 0;
   pc.onFrame = (stream) => {
     const now = performance.now();
@@ -44,19 +50,19 @@ export function render(root, ctx) {
     const s = stream.latest;
     const rec = stream.recording;
     const fz = s ? s.fz_n : [0, 0];
-    const athlete = currentAthlete();
-    const bw = athlete && athlete.body_mass_kg ? athlete.body_mass_kg * G : null;
-    const total = Math.max(fz[0] + fz[1], 1);
+    const total = Math.max(fz[0] + fz[1], 1); // the bars' scale without a body weight (drawing only)
     for (const [b, f] of [[bl, fz[0]], [br, fz[1]]]) {
       const share = bw ? f / bw : f / total;
       b.fill.style.height = `${Math.max(0, Math.min(1, share)) * 100}%`;
       b.pct.textContent = bw ? `${num(100 * f / bw, 0)} % ${t("live.bw")}` : `${num(f, 0)} N`;
     }
-    cl.classList.toggle("on", fz[0] > CONTACT_N);
-    cr.classList.toggle("on", fz[1] > CONTACT_N);
+    const on = contacts(s);
+    cl.classList.toggle("on", on.left);
+    cr.classList.toggle("on", on.right);
     if (rec) {
       timer.textContent = `${num(rec.elapsed_s || 0, 1)} s`;
-      reps.textContent = rec.protocol === "single_leg_squat" ? String(rec.reps ?? 0) : "–";
+      const p = protocolOf(ctx.protocols, rec.protocol);
+      reps.textContent = p && p.end_condition === "reps" ? String(rec.reps ?? 0) : "–";
       state.textContent = t(`state.${rec.state}`);
       // The server's message adds something only while arming (what the athlete should do).
       msg.textContent = rec.state === "idle" ? t("live.idle_hint") : rec.state === "armed" ? armedMessage(rec.message) : "";

@@ -1,10 +1,12 @@
 // Results of one trial: key numbers in plain words, the stabilogram with its 95 %
 // ellipse, force-time curves with rep and contact markers, the per-rep squat table,
-// left vs right, and the video with the CoP in step when there is one.
+// left vs right, and the video with the CoP in step when there is one. Numbers are the
+// stored metrics; the plots are the series the server computed for this trial with its
+// own calibration and geometry (GET /trials/{id}/plot): the page computes none of them.
 import { api, getToken } from "../api.js";
 import { t, num, dateTime } from "../i18n.js";
-import { parseRawCsv, forcesAndCop, drawStabilogram, forcePlot } from "../charts.js";
-import { h, fill, add, cellPositions } from "../util.js";
+import { copPath, drawStabilogram, forcePlot } from "../charts.js";
+import { h, add, protocolOf, protocolLabel } from "../util.js";
 
 /** Key numbers: dotted path into the metrics, unit, decimals (labels in i18n "metric.<path>"). */
 export const METRICS = [
@@ -25,13 +27,8 @@ export const METRICS = [
   ["body_weight_n", "N", 0],
 ];
 
-/** The metric compared left vs right for a single-leg protocol. */
-export const SYMMETRY_METRIC = {
-  single_leg_stance: "sway.ellipse95_area_mm2",
-  single_leg_squat: "squat.stability_score",
-  hop_and_stick: "time_to_stabilization_s",
-  weight_shift: "ml_shift_mm",
-};
+/** Colour of each CoP series (as in the live view). */
+const COLOURS = { left: "#ffb02e", right: "#3fd0c9", combined: "#ffffff" };
 
 export function pick(obj, path) {
   return path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
@@ -46,8 +43,9 @@ async function fetchVideo(id) {
 
 export async function render(root, ctx, trialId) {
   if (!trialId) { add(root, h("p", { class: "muted", i18n: "results.none" })); return; }
-  const trial = await api(`trials/${trialId}`);
+  const [trial, plot] = await Promise.all([api(`trials/${trialId}`), api(`trials/${trialId}/plot`)]);
   const m = trial.metrics || {};
+  const proto = protocolOf(ctx.protocols, trial.protocol);
   const numbers = h("div", { class: "numbers", id: "key-numbers" });
   for (const [path, unit, digits] of METRICS) {
     const v = pick(m, path);
@@ -57,22 +55,24 @@ export async function render(root, ctx, trialId) {
       h("span", { class: "v" }, num(v, digits)), h("span", { class: "u" }, unit)));
   }
   const squatReps = (m.squat && m.squat.reps) || [];
-  if (trial.protocol === "single_leg_squat") {
+  if (m.squat) {
     numbers.prepend(h("div", { class: "number", "data-metric": "squat.reps" },
       h("div", { class: "l" }, t("metric.squat.reps")), h("span", { class: "v" }, String(squatReps.length))));
   }
-  const warnings = (m.warnings || []);
+  const warnings = [...(m.warnings || []), ...plot.warnings];
   add(root, 
     h("div", { class: "row" },
       h("h1", { class: "grow", id: "results-title" }, t("results.title", {
-        protocol: t(`protocol.${trial.protocol}`), leg: trial.leg ? t(`leg.${trial.leg}`) : "", name: trial.athlete_name || "" })),
+        protocol: protocolLabel(ctx.protocols, trial.protocol), leg: trial.leg ? t(`leg.${trial.leg}`) : "", name: trial.athlete_name || "" })),
       h("span", { class: "muted" }, `${dateTime(trial.started_at)} · ${t(`state.${trial.status}`)}`),
       h("button", { i18n: "results.again", class: "primary", onclick: () => ctx.go("test") })),
     numbers,
     warnings.length ? h("ul", { class: "warnings" }, warnings.map((w) => h("li", {}, w))) : null);
 
   const plots = h("div", { class: "plots" });
-  const stab = h("canvas", { class: "stabilogram", id: "stabilogram" });
+  const stab = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  stab.setAttribute("class", "stabilogram");
+  stab.id = "stabilogram";
   const stabInfo = h("div", { class: "muted", id: "ellipse-info" });
   const force = h("div", { id: "force-plot" });
   add(plots, 
@@ -80,19 +80,13 @@ export async function render(root, ctx, trialId) {
     h("div", { class: "plot" }, h("h2", { i18n: "results.force_time" }), force));
   add(root, plots);
 
-  const csv = await (await api(`trials/${trialId}/export.csv`, { raw: true })).text();
-  const raw = parseRawCsv(csv);
-  const f = forcesAndCop(raw, cellPositions(ctx.geometry));
-  const single = trial.leg && ["single_leg_stance", "single_leg_squat", "hop_and_stick"].includes(trial.protocol);
-  const cop = single ? (trial.leg === "left" ? f.copL : f.copR) : f.cop;
-  const start = m.analysis_window_s && m.analysis_window_s[0] != null ? m.analysis_window_s[0]
-    : (m.single_leg && m.single_leg.lift_off_s) || 0;
-  const i0 = Math.max(0, raw.t.findIndex((v) => v >= start));
-  const xs = cop[0].subarray(i0), ys = cop[1].subarray(i0);
-  const drawStab = (mark) => drawStabilogram(stab, xs, ys, { colour: single ? (trial.leg === "left" ? "#ffb02e" : "#3fd0c9") : "#ffffff", mark });
-  const el = drawStab(null);
-  if (el) stabInfo.textContent = t("results.ellipse_area", { area: num(el.area, 0) });
-  window.__kioskResult = { trialId, ellipse: el, samples: raw.t.length }; // for the tests
+  // The CoP the sway measures (and the ellipse) describe, in the analysis window; a trial
+  // without sway measures shows the combined CoP of the whole trial.
+  const series = plot.sway_cop || "combined";
+  const path = copPath(plot, series, plot.sway_cop ? plot.window_s : null);
+  drawStabilogram(stab, path, plot.ellipse95, { colour: COLOURS[series] });
+  if (plot.ellipse95) stabInfo.textContent = t("results.ellipse_area", { area: num(plot.ellipse95.area_mm2, 0) });
+  window.__kioskResult = { trialId, ellipse: plot.ellipse95, series, samples: plot.n_samples, points: plot.t_s.length }; // for the tests
 
   const events = [];
   for (const c of m.contacts || []) {
@@ -100,38 +94,37 @@ export async function render(root, ctx, trialId) {
   }
   for (const ev of trial.events || []) if (ev.kind && ev.kind !== "rep" && ev.kind !== "contact" && ev.t_s != null) events.push({ t_s: ev.t_s, colour: "#ff5a52" });
   if (m.single_leg && m.single_leg.lift_off_s != null) events.push({ t_s: m.single_leg.lift_off_s, colour: "#3ccf6e" });
-  const reps = squatReps.map((r, i) => Object.assign({ rep: i + 1 }, r));
-  forcePlot(force, raw, f, { reps, events });
+  forcePlot(force, plot, { reps: plot.reps.map((r, i) => ({ rep: i + 1, ...r })), events });
   add(force, h("div", { class: "muted" }, t("results.markers")));
 
   // per-rep squat table
-  if (trial.protocol === "single_leg_squat") {
+  if (m.squat) {
     add(root, h("div", { class: "card", style: "margin-top:8px" }, h("h2", { i18n: "results.reps_table" }),
-      reps.length ? h("table", { id: "rep-table" },
+      squatReps.length ? h("table", { id: "rep-table" },
         h("thead", {}, h("tr", {}, ["results.rep", "results.rep_time", "metric.rep.ml_range_mm", "metric.rep.ap_range_mm",
           "metric.rep.ml_rms_mm", "metric.rep.mean_velocity_mm_s"].map((k) => h("th", { i18n: k })))),
-        h("tbody", {}, reps.map((r) => h("tr", {},
-          h("td", {}, String(r.rep)), h("td", {}, num(r.end_s - r.start_s, 1)), h("td", {}, num(r.ml_range_mm, 0)),
+        h("tbody", {}, squatReps.map((r, i) => h("tr", {},
+          h("td", {}, String(i + 1)), h("td", {}, num(r.end_s - r.start_s, 1)), h("td", {}, num(r.ml_range_mm, 0)),
           h("td", {}, num(r.ap_range_mm, 0)), h("td", {}, num(r.ml_rms_mm, 1)), h("td", {}, num(r.mean_velocity_mm_s, 0))))))
         : h("p", { class: "muted", i18n: "results.no_reps" })));
   }
 
-  // left vs right
+  // left vs right: the stored load share of the left plate (in the analysis window)
   const lr = h("div", { class: "card", style: "margin-top:8px", id: "left-right" }, h("h2", { i18n: "results.left_right" }));
-  const mean = (a) => { let s = 0; for (const v of a) s += v; return a.length ? s / a.length : 0; };
-  const mL = mean(f.fzL), mR = mean(f.fzR), tot = Math.max(mL + mR, 1);
-  add(lr, h("div", { class: "lr" },
-    h("span", { i18n: "results.mean_load" }),
-    h("div", { class: "b left", style: `width:${(100 * mL / tot).toFixed(0)}%` }),
-    h("div", { class: "b right", style: `width:${(100 * mR / tot).toFixed(0)}%` }),
-    h("span", {}), h("span", { style: "text-align:right" }, `${t("leg.left")} ${num(100 * mL / tot, 0)} %`),
-    h("span", {}, `${t("leg.right")} ${num(100 * mR / tot, 0)} %`)));
-  const metric = SYMMETRY_METRIC[trial.protocol];
+  if (typeof m.weight_left_pct === "number") {
+    const left = Math.min(100, Math.max(0, m.weight_left_pct)), right = 100 - left; // noise can pass 0 or 100
+    add(lr, h("div", { class: "lr" },
+      h("span", { i18n: "results.mean_load" }),
+      h("div", { class: "b left", style: `width:${left.toFixed(0)}%` }),
+      h("div", { class: "b right", style: `width:${right.toFixed(0)}%` }),
+      h("span", {}), h("span", { style: "text-align:right" }, `${t("leg.left")} ${num(left, 0)} %`),
+      h("span", {}, `${t("leg.right")} ${num(right, 0)} %`)));
+  }
+  const metric = proto && proto.symmetry_metric;
   if (metric && trial.athlete_id) {
     try {
       const s = await api(`athletes/${trial.athlete_id}/symmetry?protocol=${trial.protocol}&metric=${encodeURIComponent(metric)}&last=3`);
-      const v = (leg) => { const x = s[leg] ?? s[`${leg}_value`] ?? (s.legs && s.legs[leg]); return typeof x === "object" && x ? x.mean ?? x.value : x; };
-      add(lr, h("p", {}, t("results.symmetry", { metric: t(`metric.${metric}`), left: num(v("left"), 1), right: num(v("right"), 1),
+      add(lr, h("p", {}, t("results.symmetry", { metric: t(`metric.${metric}`), left: num(s.left.value, 1), right: num(s.right.value, 1),
         lsi: s.symmetry_index_pct == null ? "–" : num(s.symmetry_index_pct, 0) })),
       s.note ? h("p", { class: "muted", i18n: "results.symmetry_needs_both" }) : null);
     } catch (e) { /* symmetry is extra: the result stands without it */ }
@@ -143,17 +136,20 @@ export async function render(root, ctx, trialId) {
   if (trial.video) {
     const offset = typeof trial.video.offset_s === "number" ? trial.video.offset_s : 0;
     const video = h("video", { controls: true, playsinline: true, id: "trial-video", preload: "metadata" });
-    const mini = h("canvas", { class: "stabilogram" });
+    const mini = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    mini.setAttribute("class", "stabilogram");
     add(root, h("div", { class: "plots" },
       h("div", { class: "plot" }, h("h2", { i18n: "results.video" }), video),
       h("div", { class: "plot" }, h("h2", { i18n: "results.video_cop" }), mini)));
     fetchVideo(trialId).then((src) => { video.src = src; }).catch(ctx.error);
+    const setMark = drawStabilogram(mini, path, plot.ellipse95, { colour: COLOURS[series] });
+    const cop = plot.cop_mm[series];
     const sync = () => {
       const tv = video.currentTime + offset;
       window.__kioskVideoSync = { offset, trialTime: tv }; // for the tests
-      let i = raw.t.findIndex((v) => v >= tv);
-      if (i < 0) i = raw.t.length - 1;
-      drawStabilogram(mini, xs, ys, { mark: [cop[0][i], cop[1][i]] });
+      let i = plot.t_s.findIndex((v) => v >= tv);
+      if (i < 0) i = plot.t_s.length - 1;
+      setMark(cop.x_mm[i] == null ? null : [cop.x_mm[i], cop.y_mm[i]]);
       if (!video.paused) requestAnimationFrame(sync);
     };
     video.addEventListener("play", sync);

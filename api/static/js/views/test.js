@@ -11,7 +11,7 @@ export function countdownSeconds() {
 }
 export function setCountdownSeconds(v) { localStorage.setItem(COUNTDOWN_KEY, String(v)); }
 
-const chosen = { protocol: "single_leg_stance", leg: null };
+const chosen = { protocol: null, leg: null };
 
 export function render(root, ctx) {
   const athlete = currentAthlete();
@@ -30,18 +30,21 @@ export function render(root, ctx) {
   const startBtn = h("button", { class: "primary", id: "start-test", i18n: "test.start", style: "min-width:180px;min-height:56px;font-size:1.2rem" });
   const cd = h("div", { class: "countdown hidden", id: "countdown" });
 
-  function proto() { return ctx.protocols.find((p) => p.name === chosen.protocol) || ctx.protocols[0]; }
+  // first visit: the first single-leg test the server lists
+  function proto() {
+    return ctx.protocols.find((p) => p.name === chosen.protocol) || ctx.protocols.find((p) => p.single_leg) || ctx.protocols[0];
+  }
 
   function refresh() {
     const p = proto();
     fill(protoButtons, ...ctx.protocols.map((q) => h("button", {
       class: q.name === p.name ? "selected" : "", "data-protocol": q.name,
-      onclick: () => { chosen.protocol = q.name; refresh(); } }, t(`protocol.${q.name}`))));
+      onclick: () => { chosen.protocol = q.name; refresh(); } }, t(q.label_key))));
     fill(legRow, ...(p.needs_leg ? [h("span", { class: "muted", i18n: "test.stance_leg" }),
       ...["left", "right"].map((leg) => h("button", { class: chosen.leg === leg ? "selected" : "", "data-leg": leg,
         onclick: () => { chosen.leg = leg; refresh(); } }, t(`leg.${leg}`)))] : []));
     fill(card, 
-      h("h2", {}, t(`protocol.${p.name}`)),
+      h("h2", {}, t(p.label_key)),
       h("p", {}, p.instructions[currentLang()] || p.instructions.en),
       h("p", { class: "muted" }, t(`measures.${p.name}`)));
     duration.placeholder = String(p.default_duration_s);
