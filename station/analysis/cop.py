@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from station.core.geometry import PLATES, Geometry, cop_from_cells
+from station.core.errors import InputError
+from station.core.geometry import CHANNELS, PLATES, Geometry, cop_from_cells
 from station.core.physics import CONTACT_THRESHOLD_N
 
 
@@ -97,3 +98,32 @@ def combined_cop(
         out = moment / total[:, None]
     out[total < min_force_n] = np.nan
     return out
+
+
+def forces_and_cops(loads_n: np.ndarray, *, geometry: Geometry, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-plate vertical force and the three CoPs of ``n_samples`` frames of cell loads.
+
+    Parameters
+    ----------
+    loads_n : (n_samples, 8) cell loads, newtons, CHANNELS order.
+    geometry : cell positions.
+    n_samples : the number of frames expected (the length of their time axis).
+
+    Returns
+    -------
+    fz_n : (N, 2) vertical force [left, right], newtons.
+    cop_mm : (N, 3, 2) CoP [left, right, combined][x, y], mm, lab frame; NaN where the
+        plate (both plates, for the combined CoP) carries less than the contact
+        threshold. The combined CoP is :func:`combined_cop_from_cells`.
+
+    Raises
+    ------
+    InputError
+        When ``loads_n`` is not (n_samples, 8).
+    """
+    loads = np.asarray(loads_n, dtype=float)
+    if loads.shape != (n_samples, len(CHANNELS)):
+        raise InputError(f"loads_n must have shape ({n_samples}, {len(CHANNELS)}), one row per sample; got {loads.shape}")
+    fz, plates = plate_force_and_cop(loads, geometry=geometry)
+    both = combined_cop_from_cells(loads, geometry=geometry)[:, None, :]
+    return fz, np.concatenate([plates, both], axis=1)

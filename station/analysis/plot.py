@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from station.analysis.cop import combined_cop_from_cells, plate_force_and_cop
+from station.analysis.cop import forces_and_cops
 from station.analysis.filters import butter_lowpass, is_regular, resample_uniform, sample_rate_hz
 from station.analysis.sway import Ellipse95, ellipse95
 from station.core.errors import InputError
-from station.core.geometry import CHANNELS, Geometry
+from station.core.geometry import Geometry
 
 #: Most points of a plotted time series (a 5-minute trial at 80 Hz has 24,000 samples).
 MAX_PLOT_POINTS = 2000
@@ -45,7 +45,8 @@ class TrialPlot:
     fz_n : (M, 2) vertical force [left, right], N.
     total_fz_n : (M,) vertical force of both plates, N.
     cop_mm : (M, 3, 2) CoP [left, right, combined][x, y], mm, lab frame; NaN where that
-        plate (or both, for the combined CoP) carries less than the contact threshold.
+        plate (or both, for the combined CoP) carries less than the contact threshold
+        (:func:`station.analysis.cop.forces_and_cops`).
     window_s : analysis window (start, end), s, as stored; None when there is none.
     sway_cop : the CoP series the sway measures describe ("left", "right", "combined");
         None when the trial has no sway measures.
@@ -167,14 +168,14 @@ def trial_plot(
         Forces and CoPs at the decimated samples (CoP NaN below the contact threshold,
         :mod:`station.analysis.cop`), the stored window and repetitions, and the 95 %
         ellipse of the sway CoP with its outline.
+
+    Raises
+    ------
+    InputError
+        When ``loads_n`` is not (len(t_s), 8).
     """
     t = np.asarray(t_s, dtype=float)
-    loads = np.asarray(loads_n, dtype=float)
-    if loads.ndim != 2 or loads.shape[1] != len(CHANNELS) or len(loads) != len(t):
-        raise InputError(f"loads_n must have shape (N, 8) matching t_s (got {loads.shape} for {t.shape})")
-    fz, plate_cop = plate_force_and_cop(loads, geometry=geometry)
-    comb = combined_cop_from_cells(loads, geometry=geometry)
-    cop = np.concatenate([plate_cop, comb[:, None, :]], axis=1)
+    fz, cop = forces_and_cops(loads_n, geometry=geometry, n_samples=len(t))
 
     stored_window = metrics.get("analysis_window_s")
     window = (float(stored_window[0]), float(stored_window[1])) if stored_window else None

@@ -218,3 +218,15 @@ def test_an_ellipse_that_is_not_the_stored_one_is_reported() -> None:
     plot = trial_plot(trial.t_s, trial.loads_n, geometry=MOVED, metrics=metrics)
     assert plot.ellipse is not None
     assert len(plot.warnings) == 1 and "differs from the stored sway area" in plot.warnings[0]
+
+
+def test_loads_that_do_not_match_the_times_are_refused() -> None:
+    from station.core.errors import InputError
+
+    t = np.arange(10) / 80.0
+    with pytest.raises(InputError, match=r"\(10, 8\)"):
+        trial_plot(t, np.zeros((9, 8)), geometry=Geometry(), metrics={})
+    with pytest.raises(InputError, match=r"\(10, 8\)"):
+        trial_plot(t, np.zeros((10, 4)), geometry=Geometry(), metrics={})
+    with pytest.raises(InputError, match="max_points"):
+        minmax_decimation_index(np.zeros((100, 2)), max_points=5)
