@@ -39,7 +39,7 @@ class TrialPlot:
 
     Attributes
     ----------
-    n_samples : samples in the trial.
+    n_samples : samples plotted from (those the stored analysis covered).
     sample_index : (M,) index of each plotted point among the trial's samples.
     t_s : (M,) time of each plotted point, s from the first sample.
     fz_n : (M, 2) vertical force [left, right], N.
@@ -155,7 +155,8 @@ def trial_plot(
     ----------
     t_s : (N,) sample times, s from the first sample, increasing (as the analysis got them).
     loads_n : (N, 8) vertical load per cell, N, CHANNELS order, calibrated with the
-        trial's own calibration and zero.
+        trial's own calibration and zero. Samples after the stored ``duration_s`` (which
+        the analysis did not see) are left out, with a warning.
     geometry : the plate geometry the trial was recorded (and analysed) with.
     metrics : the trial's stored analysis result (``analysis_window_s``, ``sway``,
         ``single_leg``, ``filter``, ``squat``).
@@ -175,12 +176,24 @@ def trial_plot(
         When ``loads_n`` is not (len(t_s), 8).
     """
     t = np.asarray(t_s, dtype=float)
-    fz, cop = forces_and_cops(loads_n, geometry=geometry, n_samples=len(t))
+    loads = np.asarray(loads_n, dtype=float)
+    warnings: list[str] = []
+    analysed_s = metrics.get("duration_s")
+    if isinstance(analysed_s, int | float) and len(t) and len(loads) == len(t) and t[-1] - t[0] > analysed_s:
+        # Samples stored after the end the analysis saw (a recording ended after the fact,
+        # e.g. on the last squat's end, once later frames were written): the plot shows
+        # what the stored metrics describe, and says so.
+        keep = int(np.searchsorted(t - t[0], analysed_s, side="right"))
+        warnings.append(
+            f"{len(t) - keep} samples stored after the analysed end ({analysed_s:.2f} s) are not drawn; "
+            "recompute the trial to analyse them too."
+        )
+        t, loads = t[:keep], loads[:keep]
+    fz, cop = forces_and_cops(loads, geometry=geometry, n_samples=len(t))
 
     stored_window = metrics.get("analysis_window_s")
     window = (float(stored_window[0]), float(stored_window[1])) if stored_window else None
     series = sway_cop_series(metrics)
-    warnings: list[str] = []
     ell: Ellipse95 | None = None
     if series is not None and window is not None and len(t) >= 2:
         ell = _sway_ellipse(t, cop[:, COP_SERIES.index(series)], window_s=window, filter_spec=metrics.get("filter"))

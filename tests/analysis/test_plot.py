@@ -230,3 +230,20 @@ def test_loads_that_do_not_match_the_times_are_refused() -> None:
         trial_plot(t, np.zeros((10, 4)), geometry=Geometry(), metrics={})
     with pytest.raises(InputError, match="max_points"):
         minmax_decimation_index(np.zeros((100, 2)), max_points=5)
+
+
+def test_samples_after_the_analysed_end_are_left_out_and_said() -> None:
+    """A recorder that stored frames after the end it analysed (a squat set ends after the
+    fact): the plot covers the analysed samples, so its ellipse is still the stored one."""
+    trial = simulate_trial("single_leg_squat", seed=7, leg="left", reps=2)
+    n = len(trial.t_s) - 14
+    metrics = analyze_corner_loads(trial.t_s[:n], trial.loads_n[:n], geometry=trial.geometry,
+                                   protocol="single_leg_squat", leg="left")
+    plot = trial_plot(trial.t_s, trial.loads_n, geometry=trial.geometry, metrics=metrics)
+    assert plot.n_samples == n and plot.t_s[-1] == trial.t_s[n - 1]
+    assert plot.ellipse is not None
+    assert plot.ellipse.area_mm2 == pytest.approx(metrics["sway"]["ellipse95_area_mm2"], rel=1e-12)
+    assert len(plot.warnings) == 1 and plot.warnings[0].startswith("14 samples stored after the analysed end")
+    # with all the samples it would not have been
+    everything = trial_plot(trial.t_s, trial.loads_n, geometry=trial.geometry, metrics={**metrics, "duration_s": None})
+    assert everything.n_samples == len(trial.t_s) and "differs from the stored sway area" in everything.warnings[0]

@@ -113,7 +113,7 @@ def check_page_shows_stored_metrics(page: Any, trial: dict[str, Any]) -> None:
     assert svg["x"] - 1 <= box["x"] and box["x"] + box["width"] <= svg["x"] + svg["width"] + 1
     # the path drawn is the sway CoP of the analysis window (times from the plot series)
     res = page.evaluate("window.__kioskResult")
-    assert res["samples"] == trial["n_samples"] and res["points"] <= 2000
+    assert res["samples"] == m["recording"]["frames"] and res["points"] <= 2000
     assert len(drawn_path(page)) > 50
 
 
