@@ -112,9 +112,10 @@ def minmax_decimation_index(values: np.ndarray, *, max_points: int = MAX_PLOT_PO
 def sway_cop_series(metrics: dict[str, Any]) -> CopName | None:
     """The CoP series a stored analysis computed its sway measures on.
 
-    A single-leg trial (one with a ``single_leg`` block) sways on its stance plate, a
-    two-leg trial on the combined CoP (:func:`station.analysis.report.analyze_corner_loads`);
-    None when the analysis has no sway measures.
+    A single-leg trial sways on its stance plate, a two-leg trial on the combined CoP
+    (:func:`station.analysis.report.analyze_corner_loads`); a result has a ``single_leg``
+    block exactly when its protocol is single-leg (checked by
+    :class:`station.core.protocols.Protocol`). None when there are no sway measures.
     """
     if not metrics.get("sway"):
         return None
