@@ -1,7 +1,8 @@
 """Pick the hardware backends named by the configuration.
 
 Never falls back silently: if ``hardware = "pi"`` and the GPIO library or a chip is
-missing, start-up fails with a message saying what to install or check.
+missing, or ``hardware = "pico"`` and the board does not answer, start-up fails with a
+message saying what to install or check.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ def make_load_cell_source(settings: Settings, *, geometry: Geometry | None = Non
         from hardware.hx711_backend import HX711Array
 
         return HX711Array(pins=settings.pins, rate_hz=float(settings.sample_rate_hz))
-    raise ConfigError("STATION_HARDWARE", f"unknown backend {settings.hardware!r} (use sim or pi)")
+    if settings.hardware == "pico":
+        from hardware.pico.backend import PicoLoadCellSource
+
+        return PicoLoadCellSource(port=settings.pico_port, rate_hz=float(settings.sample_rate_hz))
+    raise ConfigError("STATION_HARDWARE", f"unknown backend {settings.hardware!r} (use sim, pi or pico)")
 
 
 def make_camera(settings: Settings) -> Camera | None:

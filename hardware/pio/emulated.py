@@ -28,8 +28,8 @@ from typing import NamedTuple
 
 from hardware.fakes.rpi_gpio import FakeHX711
 from hardware.pio import program as pio_program
-from hardware.pio.frames import WORDS_PER_FRAME, all_ones_mask
-from hardware.pio.policy import next_pattern
+from hardware.pio.frames import WORDS_PER_FRAME
+from hardware.pio.policy import next_pattern, ones_mask
 
 SCK_PIN = 8
 NS_PER_CYCLE = 1_000_000_000 // pio_program.SM_HZ
@@ -158,7 +158,7 @@ class EmulatedArray:
     def _frame_done(self, cur: object) -> None:
         status, *words = self._rx
         self._rx = []
-        pattern, reset = next_pattern(status, all_ones_mask(words))
+        pattern, reset = next_pattern(status, ones_mask(words))
         if pattern != self.pattern:
             cur.transmit_fifo.append(pattern)  # type: ignore[attr-defined]
             self.pattern = pattern

@@ -45,10 +45,3 @@ def pack_words(values: ArrayLike) -> NDArray[np.uint32]:
     samples = np.packbits(bits, axis=-1, bitorder="little")[..., 0]           # (..., 24)
     return np.ascontiguousarray(samples).view(">u4").astype(np.uint32).reshape(*v.shape[:-1], WORDS_PER_FRAME)
 
-
-def all_ones_mask(words: ArrayLike) -> int:
-    """Bit k set when chip k shifted out only 1s in one frame (DOUT high throughout)."""
-    acc = 0xFF
-    for w in np.asarray(words, dtype=np.uint32).tolist():
-        acc &= (w >> 24) & (w >> 16) & (w >> 8) & w
-    return int(acc & 0xFF)

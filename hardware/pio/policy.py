@@ -23,7 +23,7 @@ def next_pattern(not_ready, ones):
     """(pattern for the next frames, reset needed) after a frame.
 
     ``not_ready``: the frame's status word (bit k = chip k not in the word); ``ones``: bit
-    k set when chip k's 24 bits were all 1 (see ``hardware.pio.frames.all_ones_mask``).
+    k set when chip k's 24 bits were all 1 (:func:`ones_mask`).
     """
     not_ready &= ALL
     out_of_step = not_ready & ~ones & ALL
@@ -31,3 +31,11 @@ def next_pattern(not_ready, ones):
     if new == ALL:
         new = 0
     return new, bool(out_of_step)
+
+
+def ones_mask(words):
+    """Bit k set when chip k shifted out only 1s in a frame's six bit-sliced words."""
+    acc = ALL
+    for w in words:
+        acc &= (w >> 24) & (w >> 16) & (w >> 8) & w
+    return acc & ALL

@@ -50,13 +50,16 @@ class Settings(BaseSettings):
         env_prefix="STATION_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )
 
-    hardware: Literal["sim", "pi"] = "sim"
+    hardware: Literal["sim", "pi", "pico"] = "sim"
     camera: Literal["sim", "picamera2", "none"] = "sim"
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     sample_rate_hz: Literal[10, 80] = 80
     pins: HX711Pins = HX711Pins()
+    # hardware = "pico": the board's serial port (best /dev/serial/by-id/...); unset = the
+    # first MicroPython RP2040 board found by its USB id
+    pico_port: str | None = None
     geometry_file: Path | None = None
     sim_seed: int = 1
     camera_width: int = Field(default=640, ge=160, le=1920)

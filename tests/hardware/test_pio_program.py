@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hardware.fakes.rpi_gpio import FakeHX711, default_chips
 from hardware.pio import program as pio
 from hardware.pio.emulated import NS_PER_CYCLE, EmulatedArray
-from hardware.pio.frames import all_ones_mask, pack_words, unpack_words
-from hardware.pio.policy import next_pattern
+from hardware.pio.frames import pack_words, unpack_words
+from hardware.pio.policy import next_pattern, ones_mask
 
 pytest.importorskip("pioemu")
 pytest.importorskip("adafruit_pioasm")
@@ -64,7 +64,7 @@ def test_unpack_bit_order_by_hand():
     # chip 0 sends 0x800001 (MSB and LSB), chip 7 sends -1: first sample = top byte of word 0
     words = [0x81808080, 0x80808080, 0x80808080, 0x80808080, 0x80808080, 0x80808081]
     assert list(unpack_words(words)) == [-0x7FFFFF, 0, 0, 0, 0, 0, 0, -1]
-    assert all_ones_mask(words) == 0x80
+    assert ones_mask(words) == 0x80
 
 
 def test_policy():
