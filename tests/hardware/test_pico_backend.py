@@ -5,9 +5,11 @@ from __future__ import annotations
 import struct
 import time
 
+import numpy as np
 import pytest
 
 from hardware.pico.backend import PicoLoadCellSource
+from hardware.pico.clockmap import ClockMap
 from hardware.pico.fake_device import FakePicoDevice
 from hardware.pico.firmware import protocol
 from hardware.pio.frames import pack_words
@@ -66,7 +68,24 @@ def test_frames_values_and_clock_mapping(device):
     truth = dict(dev.sent)
     errors_ms = [(f.t_ns - truth[s]) / 1e6 for s, f in zip(seqs, frames, strict=True)][64:]
     assert max(abs(e) for e in errors_ms) < 1.0
-    assert abs(st["clock_drift_ppm"] - 80.0) < 150  # 3 s of ms jitter: the sign and size
+    assert st["clock_residual_us"] > 0
+
+
+def test_clock_map_finds_drift_and_offset():
+    rng = np.random.default_rng(0)
+    cm = ClockMap()
+    board_us = np.arange(0, 60_000_000, 12_500)             # 60 s of frames at 80 Hz
+    true_ns = 5e12 + board_us * 1000 / (1 + 80e-6)          # the board runs 80 ppm fast
+    latency = 400_000 + rng.exponential(300_000, board_us.size)  # USB + wake-up, >= 0.4 ms
+    errors = []
+    for b, t, lat in zip(board_us, true_ns, latency, strict=True):
+        cm.add(int(b), int(t + lat))
+        errors.append(cm.to_host_ns(int(b)) - t)
+    assert abs(cm.drift_ppm + 80) < 5                        # host ns per board us: slower
+    late = np.array(errors[2000:]) / 1e3                     # us, after 25 s of learning
+    # the map sits at the least-delayed frames: the constant 0.4 ms latency, within 0.1 ms
+    assert late.min() > 300 and late.max() < 450
+    assert 200 < cm.residual_us < 500                        # the jitter it reports
 
 
 def test_corruption_is_dropped_and_counted(device):
@@ -147,3 +166,19 @@ def test_wrong_firmware_version_is_refused(device):
 def test_no_device_is_a_clear_error(tmp_path):
     with pytest.raises(HardwareError, match="cannot open"):
         PicoLoadCellSource(str(tmp_path / "nothing")).start()
+
+
+def test_factory_selects_pico_and_never_falls_back(device, monkeypatch, tmp_path):
+    from hardware.factory import make_load_cell_source
+    from station.core.config import load_settings
+
+    dev = device()
+    src = make_load_cell_source(load_settings(hardware="pico", pico_port=str(dev.link)))
+    assert isinstance(src, PicoLoadCellSource)
+    with src:
+        assert src.read_frame().counts == tuple(dev.values)
+    gone = make_load_cell_source(load_settings(hardware="pico", pico_port=str(tmp_path / "none")))
+    with pytest.raises(HardwareError):
+        gone.start()
+    monkeypatch.setenv("STATION_HARDWARE", "pico")
+    assert load_settings().hardware == "pico"

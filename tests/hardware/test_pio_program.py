@@ -181,16 +181,22 @@ def test_chip_ready_mid_read_triggers_a_reset_and_recovers():
     cs[2].disconnected = True
     arr = EmulatedArray(cs)
     arr.run(frames=3)
-    # plug chip 2 back so that its first conversion completes in the middle of a read
-    f = arr.frames[-1]
-    period = cs[0].period_ns
-    nxt = f.t_cycle * NS_PER_CYCLE + period
-    arr.at(nxt - int(4 * period) + 20_000, lambda: setattr(cs[2], "disconnected", False))
+    # Plug chip 2 back so that its first conversion (four of its periods after power-up)
+    # completes 20 us after the slowest chip's, i.e. while the clock runs for the others.
+    # After a frame at t each chip has latched its newest conversion; the next frame comes
+    # when the last of the others completes its next one.
+    read_at = arr.frames[-1].t_cycle * NS_PER_CYCLE
+    for _ in range(5):
+        read_at = max(c._t0 + (c._newest(read_at) + 1) * c.period_ns for c in cs if c is not cs[2])
+    arr.at(read_at + 20_000 - 4 * cs[2].period_ns, lambda: setattr(cs[2], "disconnected", False))
     frames = arr.run(frames=30)
-    if arr.resets:  # it landed mid-read: the firmware reset every chip
-        assert any(fr.reset for fr in frames)
-    assert frames[-1].not_ready == 0
-    assert unpack_words(frames[-1].words)[2] == cs[2].value
+    hit = [f for f in frames if f.reset]
+    assert arr.resets == len(hit) == 1
+    assert hit[0].not_ready == 1 << 2                       # not in that word, but shifting
+    assert 0 <= hit[0].t_cycle * NS_PER_CYCLE - read_at < 10_000
+    # after the reset every chip settles together and all eight are read in step
+    assert frames[-1].not_ready == 0 and frames[-1].pattern == 0
+    assert list(unpack_words(frames[-1].words)) == [c.value for c in cs]
 
 
 def test_skipping_polling_rounds_changes_nothing():
