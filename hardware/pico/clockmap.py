@@ -23,6 +23,11 @@ class ClockMap:
     def __init__(self, window: int = 1024, refit_every: int = 16) -> None:
         self.window = window
         self.refit_every = refit_every
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every pair: a new board, or one that rebooted (its clock started again)."""
+        window = self.window
         self._board: deque[float] = deque(maxlen=window)
         self._host: deque[float] = deque(maxlen=window)
         self._origin_us: float | None = None
@@ -32,9 +37,6 @@ class ClockMap:
         self.residual_us = 0.0
         self.max_residual_us = 0.0
         self._since_fit = 0
-
-    def reset(self) -> None:
-        self.__init__(self.window, self.refit_every)  # type: ignore[misc]
 
     @property
     def drift_ppm(self) -> float:

@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from hardware.fakes.rpi_gpio import FakeHX711
 from hardware.pio import program as pio_program
 from hardware.pio.frames import WORDS_PER_FRAME
 from hardware.pio.policy import next_pattern, ones_mask
+
+if TYPE_CHECKING:  # pioemu is a dev dependency: imported for real only where it runs
+    from pioemu import State
 
 SCK_PIN = 8
 NS_PER_CYCLE = 1_000_000_000 // pio_program.SM_HZ
@@ -71,7 +74,7 @@ class EmulatedArray:
         fast_forward: bool = True,
         start_ns: int = 0,
     ) -> None:
-        from pioemu import State  # a dev dependency: only tests and benchmarks get here
+        from pioemu import State
 
         if len(chips) != 8:
             raise ValueError("the program reads eight chips")
@@ -114,8 +117,8 @@ class EmulatedArray:
         self.board.now_ns = t
         return t
 
-    def _pins(self, state: object) -> int:
-        cycle = state.clock  # type: ignore[attr-defined]
+    def _pins(self, state: State) -> int:
+        cycle = state.clock
         t = self._set_time(cycle)
         since = None if self._sck_since is None else self._sck_since * NS_PER_CYCLE
         level = 0
@@ -123,16 +126,16 @@ class EmulatedArray:
             v = c.dout_level(t, since)
             if v is None or v:  # unplugged: the pull-up reads 1
                 level |= 1 << k
-        if state.program_counter == self._bit + 1:  # type: ignore[attr-defined]
+        if state.program_counter == self._bit + 1:
             self.samples.append((cycle, level))
         return level
 
-    def _edges(self, prev: object, cur: object) -> None:
-        was = (prev.pin_values >> SCK_PIN) & 1  # type: ignore[attr-defined]
-        now = (cur.pin_values >> SCK_PIN) & 1  # type: ignore[attr-defined]
+    def _edges(self, prev: State, cur: State) -> None:
+        was = (prev.pin_values >> SCK_PIN) & 1
+        now = (cur.pin_values >> SCK_PIN) & 1
         if was == now:
             return
-        cycle = prev.clock  # type: ignore[attr-defined]
+        cycle = prev.clock
         t = self._set_time(cycle)
         if now:
             for c in self.chips:
@@ -146,33 +149,33 @@ class EmulatedArray:
             self._sck_since = None
 
     # --- the firmware's side ---------------------------------------------------------
-    def _drain(self, cur: object) -> None:
-        fifo = cur.receive_fifo  # type: ignore[attr-defined]
+    def _drain(self, cur: State) -> None:
+        fifo = cur.receive_fifo
         while fifo:
             if not self._rx:
-                self._rx_clock = cur.clock  # type: ignore[attr-defined]
+                self._rx_clock = cur.clock
             self._rx.append(fifo.popleft())  # in place: the generator holds this state
             if len(self._rx) == 1 + WORDS_PER_FRAME:
                 self._frame_done(cur)
 
-    def _frame_done(self, cur: object) -> None:
+    def _frame_done(self, cur: State) -> None:
         status, *words = self._rx
         self._rx = []
         pattern, reset = next_pattern(status, ones_mask(words))
         if pattern != self.pattern:
-            cur.transmit_fifo.append(pattern)  # type: ignore[attr-defined]
+            cur.transmit_fifo.append(pattern)
             self.pattern = pattern
         self.frames.append(EmulatedFrame(self._rx_clock, status & 0xFF, tuple(words), pattern, reset))
         if reset:
             self._restart = True
 
     # --- running ------------------------------------------------------------------------
-    def _skip_rounds(self, state: object) -> int:
+    def _skip_rounds(self, state: State) -> int:
         """Polling rounds that can be skipped from ``state`` (at ``poll``): none if a chip
         could change DOUT before they end or the time-out would be reached."""
         s = state
-        osr = s.output_shift_register.contents  # type: ignore[attr-defined]
-        now_ns = s.clock * NS_PER_CYCLE  # type: ignore[attr-defined]
+        osr = s.output_shift_register.contents
+        now_ns = s.clock * NS_PER_CYCLE
         changes = [t for t in (self._next_change_ns(c, now_ns) for c in self.chips) if t is not None]
         nxt = min(changes, default=None)
         if self._events:
@@ -193,13 +196,13 @@ class EmulatedArray:
             return None  # ready: DOUT stays low until the clock runs
         return chip._t0 + (newest + 1) * chip._period
 
-    def _stop(self, opcode: int, state: object) -> bool:
+    def _stop(self, opcode: int, state: State) -> bool:
         if self._restart or self._done():
             return True
-        if not self.fast_forward or state.program_counter != self._poll:  # type: ignore[attr-defined]
+        if not self.fast_forward or state.program_counter != self._poll:
             return False
         pins = self._pins_now(state)
-        y = state.y_register  # type: ignore[attr-defined]
+        y = state.y_register
         if pins == 0 or pins == y:
             return False
         if self._skip_rounds(state) >= 4:
@@ -207,8 +210,8 @@ class EmulatedArray:
             return True
         return False
 
-    def _pins_now(self, state: object) -> int:
-        t = state.clock * NS_PER_CYCLE  # type: ignore[attr-defined]
+    def _pins_now(self, state: State) -> int:
+        t = state.clock * NS_PER_CYCLE
         level = 0
         for k, c in enumerate(self.chips):
             if c.disconnected or c._newest(t) <= c._latched:

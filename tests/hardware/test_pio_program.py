@@ -60,6 +60,13 @@ def test_unpack_inverts_pack(values):
     assert (unpack_words(words[0]) == v[0]).all()
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=6, max_size=6))
+def test_any_fifo_words_unpack_and_pack_back(words):
+    # 192 bits either way: every word pattern is eight 24-bit values and back
+    assert pack_words(unpack_words(words)).tolist() == words
+
+
 def test_unpack_bit_order_by_hand():
     # chip 0 sends 0x800001 (MSB and LSB), chip 7 sends -1: first sample = top byte of word 0
     words = [0x81808080, 0x80808080, 0x80808080, 0x80808080, 0x80808080, 0x80808081]
