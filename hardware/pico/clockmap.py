@@ -20,7 +20,7 @@ import numpy as np
 
 
 class ClockMap:
-    def __init__(self, window: int = 1024, refit_every: int = 16) -> None:
+    def __init__(self, window: int = 1024, refit_every: int = 80) -> None:
         self.window = window
         self.refit_every = refit_every
         self.reset()
