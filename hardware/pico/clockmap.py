@@ -4,8 +4,9 @@ Each frame carries the board's ``ticks_us`` at its data-ready moment; the host n
 ``time.monotonic_ns()`` when the frame is parsed. The difference is the transport latency
 (USB polling, the firmware's loop, the reader's wake-up), which varies from frame to frame
 but is never below some minimum. So the map is a line fitted to the last ``window`` pairs
-(least squares: the slope is the board clock's rate against the host's, its drift) moved
-down to the lowest pair (the least-delayed frame): ``host_ns = offset + slope * board_us``.
+(least squares, then again on the least-delayed quarter of them: the slope is the board
+clock's rate against the host's, its drift) moved down to the lowest pair (the
+least-delayed frame): ``host_ns = offset + slope * board_us``.
 What is left is reported: ``residual_us`` = RMS of the pairs' distance above the line, i.e.
 how much later than the mapped time frames arrive (the jitter of the link), and the spread.
 The minimum latency itself (about 1 ms on full-speed USB) cannot be seen from one side; it
@@ -62,12 +63,15 @@ class ClockMap:
         self._since_fit = 0
         b = np.fromiter(self._board, float)
         h = np.fromiter(self._host, float)
-        bc = b - b.mean()
-        denom = float(bc @ bc)
-        if denom > 0:
-            slope = float(bc @ (h - h.mean())) / denom
-            if 999.0 < slope < 1001.0:  # a crystal is within 1000 ppm; beyond, keep nominal
-                self.slope = slope
+        slope = _slope(b, h)
+        if slope is not None:
+            # Latency only ever adds: the least-delayed quarter of the frames lies closest
+            # to the true line, so the slope is fitted again on them.
+            above = h - slope * b
+            low = above <= np.quantile(above, 0.25)
+            slope = _slope(b[low], h[low]) if low.sum() >= 8 else slope
+        if slope is not None and 999.0 < slope < 1001.0:  # a crystal is within 1000 ppm
+            self.slope = slope
         above = h - self.slope * b
         self.offset_ns = float(above.min())
         lateness_us = (above - self.offset_ns) / 1000.0
@@ -78,3 +82,9 @@ class ClockMap:
         if self._origin_us is None:
             raise ValueError("no frame mapped yet")
         return self._origin_ns + round(self.offset_ns + self.slope * (board_us - self._origin_us))
+
+
+def _slope(b: np.ndarray, h: np.ndarray) -> float | None:
+    bc = b - b.mean()
+    denom = float(bc @ bc)
+    return float(bc @ (h - h.mean())) / denom if denom > 0 else None
