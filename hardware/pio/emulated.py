@@ -73,6 +73,7 @@ class EmulatedArray:
         prog: pio_program.Assembled | None = None,
         fast_forward: bool = True,
         start_ns: int = 0,
+        firmware: bool = True,
     ) -> None:
         from pioemu import State
 
@@ -87,8 +88,7 @@ class EmulatedArray:
         for c in self.chips:
             c.attach(self.board, start_ns)  # type: ignore[arg-type]  # the duck-typed board
         self.state = State(clock=self._t0_cycles, pin_directions=1 << SCK_PIN)
-        self.pattern = 0
-        self.state.transmit_fifo.append(self.pattern)  # as the firmware does before starting
+        self.pattern = 0  # the program's entry sets Y = 0: wait for all eight
         self.pulses: list[tuple[int, int]] = []       # (rise, fall) cycles of every SCK pulse
         self.samples: list[tuple[int, int]] = []      # (cycle, DOUT pins) of each `in pins`
         self.frames: list[EmulatedFrame] = []
@@ -102,6 +102,13 @@ class EmulatedArray:
         self._poll = self.prog.labels["poll"]
         self._bit = self.prog.labels["bit"]
         self._stop_for_skip = False
+        #: False: the caller plays the firmware through :meth:`get`, :meth:`put`, :meth:`restart`
+        self.firmware = firmware
+        self.rx_words: list[int] = []
+        self._want_words = 1 << 62
+        self._want = 1 << 62
+        self._until = 1 << 62
+        self._restart = False
 
     # --- the chips' side ---------------------------------------------------------------
     def at(self, t_ns: int, action: Callable[[], None]) -> None:
@@ -151,6 +158,10 @@ class EmulatedArray:
     # --- the firmware's side ---------------------------------------------------------
     def _drain(self, cur: State) -> None:
         fifo = cur.receive_fifo
+        if not self.firmware:
+            while fifo:
+                self.rx_words.append(fifo.popleft())
+            return
         while fifo:
             if not self._rx:
                 self._rx_clock = cur.clock
@@ -181,10 +192,9 @@ class EmulatedArray:
         if self._events:
             nxt = min(nxt if nxt is not None else self._events[0][0] * NS_PER_CYCLE,
                       self._events[0][0] * NS_PER_CYCLE)
-        if nxt is None:
-            horizon = osr
-        else:
-            horizon = (nxt - now_ns) // (NS_PER_CYCLE * pio_program.POLL_CYCLES) - 2
+        until_ns = self._until * NS_PER_CYCLE
+        nxt = until_ns if nxt is None else min(nxt, until_ns)  # stop where run() was told to
+        horizon = (nxt - now_ns) // (NS_PER_CYCLE * pio_program.POLL_CYCLES) - 2
         return max(0, min(horizon, osr - 2))
 
     @staticmethod
@@ -219,15 +229,53 @@ class EmulatedArray:
         return level
 
     def _done(self) -> bool:
-        return len(self.frames) >= self._want or self.state.clock >= self._until
+        return (len(self.frames) >= self._want or self.state.clock >= self._until
+                or len(self.rx_words) >= self._want_words)
 
-    def run(self, *, frames: int | None = None, until_ns: int | None = None) -> list[EmulatedFrame]:
-        """Emulate until ``frames`` more frames have arrived or the clock reaches ``until_ns``."""
+    # --- the state machine as the firmware sees it (firmware=False) ------------------------
+    def rx_fifo(self) -> int:
+        """Words waiting (the firmware polls this); runs the program 2 ms further when none,
+        so the firmware's loop turns between its polls as on the board."""
+        if not self.rx_words:
+            self.run(words=1, until_ns=(self.state.clock + pio_program.SM_HZ // 500) * NS_PER_CYCLE)
+        return len(self.rx_words)
+
+    def get(self) -> int:
+        while not self.rx_words:
+            self.run(words=1)
+        return self.rx_words.pop(0)
+
+    def put(self, word: int) -> None:
+        self.state.transmit_fifo.append(word)
+
+    def restart(self) -> None:
+        self._apply_restart()
+
+    def ticks_us(self) -> int:
+        return self.state.clock * NS_PER_CYCLE // 1000
+
+    def _apply_restart(self) -> None:
+        from pioemu import ShiftRegister
+
+        # sm.restart(): the program starts again at its entry (the reset pulse); the FIFOs
+        # and X/Y keep their contents, the shift registers are cleared.
+        self._restart = False
+        self.resets += 1
+        self._rx = []
+        self.state = dataclasses.replace(
+            self.state, program_counter=0, input_shift_register=ShiftRegister(0, 0),
+            output_shift_register=ShiftRegister(0, 32),
+        )
+
+    def run(self, *, frames: int | None = None, until_ns: int | None = None,
+            words: int | None = None) -> list[EmulatedFrame]:
+        """Emulate until ``frames`` more frames have arrived (``words`` FIFO words are waiting,
+        without the firmware) or the clock reaches ``until_ns``."""
         from pioemu import ShiftRegister, State, emulate
 
         self._want = len(self.frames) + frames if frames is not None else 1 << 62
         self._until = until_ns // NS_PER_CYCLE if until_ns is not None else 1 << 62
-        self._restart = False
+        self._want_words = words if words is not None else 1 << 62
         p = self.prog
 
         def pins(state: State) -> int:
@@ -248,15 +296,7 @@ class EmulatedArray:
                 self._drain(cur)
                 self.state = cur
             if self._restart:
-                # sm.restart(): the program starts again at its entry (the reset pulse); the
-                # FIFOs and X/Y keep their contents, the shift registers are cleared.
-                self._restart = False
-                self.resets += 1
-                self._rx = []
-                self.state = dataclasses.replace(
-                    self.state, program_counter=0, input_shift_register=ShiftRegister(0, 0),
-                    output_shift_register=ShiftRegister(0, 32),
-                )
+                self._apply_restart()
             elif self._stop_for_skip:
                 self._stop_for_skip = False
                 n = self._skip_rounds(self.state)

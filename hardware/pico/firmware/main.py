@@ -37,34 +37,28 @@ def hx711(words=prog.WORDS, first=prog.WRAP_TARGET, last=prog.WRAP):
             wrap()  # type: ignore[name-defined]  # noqa: F821
 
 
-def main():
-    for k in range(N_CHIPS):
-        # pull-ups: an unplugged DOUT reads "not ready", not random bits
-        Pin(DOUT_BASE + k, Pin.IN, Pin.PULL_UP)
-    sm = rp2.StateMachine(0, hx711, freq=prog.SM_HZ, sideset_base=Pin(SCK_PIN),
-                          in_base=Pin(DOUT_BASE))
-    pattern = 0
-    sm.put(pattern)
-    sm.active(1)  # the program starts with the reset pulse
-    boot_id = struct.unpack("<I", os.urandom(4))[0]
+def run(sm, out, input_waiting, read_char, ticks, boot_id, frames=-1):
+    """Move frames from the state machine to ``out`` (``frames`` of them, -1: forever).
+
+    Everything the board provides comes in as an argument, so the tests run this loop on
+    CPython against the emulated state machine (hardware/pio/emulated.py).
+    """
     hello = protocol.pack_hello(boot_id, prog.SM_HZ, N_CHIPS, SCK_PIN, DOUT_BASE, prog.EXTRA_PULSES)
-    out = sys.stdout.buffer
-    poller = select.poll()
-    poller.register(sys.stdin, select.POLLIN)
+    pattern = 0  # the program starts waiting for all eight
     line = ""
     seq = 0
     words = [0] * prog.DATA_WORDS
-    while True:
+    while seq != frames:
         while not sm.rx_fifo():
-            if poller.poll(0):
-                ch = sys.stdin.read(1)
+            if input_waiting():
+                ch = read_char()
                 if ch == "\n":
                     if line == "hello":
                         out.write(hello)
                     line = ""
                 elif len(line) < 16:
                     line += ch
-        t_us = ticks_us()  # the status word has just arrived: the frame's moment
+        t_us = ticks()  # the status word has just arrived: the frame's moment
         status = sm.get()
         for i in range(prog.DATA_WORDS):
             words[i] = sm.get()
@@ -78,4 +72,18 @@ def main():
         seq += 1
 
 
-main()
+def main():
+    for k in range(N_CHIPS):
+        # pull-ups: an unplugged DOUT reads "not ready", not random bits
+        Pin(DOUT_BASE + k, Pin.IN, Pin.PULL_UP)
+    sm = rp2.StateMachine(0, hx711, freq=prog.SM_HZ, sideset_base=Pin(SCK_PIN),
+                          in_base=Pin(DOUT_BASE))
+    sm.active(1)  # the program starts with the reset pulse, then waits for the first pattern
+    poller = select.poll()
+    poller.register(sys.stdin, select.POLLIN)
+    boot_id = struct.unpack("<I", os.urandom(4))[0]
+    run(sm, sys.stdout.buffer, lambda: poller.poll(0), lambda: sys.stdin.read(1), ticks_us, boot_id)
+
+
+if __name__ == "__main__":  # MicroPython runs main.py as __main__ at power-up
+    main()
