@@ -1,5 +1,8 @@
-"""FastAPI dependencies: the running station and its parts, the caller, role checks,
+"""FastAPI dependencies: the running station and its services, the caller, role checks,
 and the audit log of changes.
+
+Routes never build a service: :class:`station.runtime.Station` builds and owns them
+all, and the ``get_*`` dependencies here hand them out (503 while the station starts).
 
 The cheap ones are ``async`` so FastAPI runs them on the event loop instead of
 sending each to the thread pool (a thread hop per dependency costs more than the
@@ -12,20 +15,21 @@ import hashlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from api.auth import Principal, authenticate, check_role, token_from
+from calibration.camera_view import CameraViewCalibration
+from station.acquisition import Acquisition
+from station.calibration_service import CalibrationService
 from station.core.config import Settings
 from station.core.errors import StationError
-
-if TYPE_CHECKING:
-    from station.acquisition import Acquisition
-    from station.runtime import Station
-    from station.storage import Store
+from station.recording import Recorder
+from station.runtime import Station
+from station.storage import Store
 
 #: A verified token is trusted this long without asking the database again, so a
 #: revocation (``station token revoke``, another process) takes effect within it.
@@ -43,7 +47,7 @@ def station_of(conn: HTTPConnection) -> Station:
     station = getattr(conn.app.state, "station", None)
     if station is None or station.store is None:
         raise NotReadyError("the station is not running yet", hint="Wait a few seconds and try again.")
-    return station  # type: ignore[no-any-return]
+    return station
 
 
 async def get_station(conn: HTTPConnection) -> Station:
@@ -51,7 +55,7 @@ async def get_station(conn: HTTPConnection) -> Station:
 
 
 async def get_settings(conn: HTTPConnection) -> Settings:
-    return conn.app.state.settings  # type: ignore[no-any-return]
+    return conn.app.state.settings
 
 
 async def get_store(conn: HTTPConnection) -> Store:
@@ -68,10 +72,22 @@ async def get_acquisition(station: Station = Depends(get_station)) -> Acquisitio
     return station.acquisition
 
 
-async def get_recorder(station: Station = Depends(get_station)) -> Any:
+async def get_recorder(station: Station = Depends(get_station)) -> Recorder:
     if station.recorder is None:
         raise NotReadyError("the recorder is not running", hint="Check /healthz and the station log.")
     return station.recorder
+
+
+async def get_calibration_service(station: Station = Depends(get_station)) -> CalibrationService:
+    if station.calibration is None:
+        raise NotReadyError("the calibration service is not running", hint="Check /healthz and the station log.")
+    return station.calibration
+
+
+async def get_camera_view(station: Station = Depends(get_station)) -> CameraViewCalibration:
+    if station.camera_view is None:
+        raise NotReadyError("the camera view service is not running", hint="Check /healthz and the station log.")
+    return station.camera_view
 
 
 class TokenCache:
@@ -103,7 +119,7 @@ def _token_cache(conn: HTTPConnection) -> TokenCache:
     cache = getattr(conn.app.state, "token_cache", None)
     if cache is None:
         cache = conn.app.state.token_cache = TokenCache()
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 async def current_principal(conn: HTTPConnection) -> Principal:

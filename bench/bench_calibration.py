@@ -51,7 +51,7 @@ def drift_hour(*, rule_on: bool, seed: int = 7, rate_hz: float = 80.0, hours: fl
         true = source.cells.true_calibration(source.geometry)
         cid = store.save_calibration(kind="calibration", data=true.to_dict(), created_by="bench", activate=True)
         acq = Acquisition(source, calibration=replace(true, id=cid))
-        svc = CalibrationService(acq, store, background=False, sim_operator=False,
+        svc = CalibrationService(acq, store, background=False,
                                  drift_enabled=rule_on, rule=DriftRule())
         cop_err: list[float] = []
         force_err: list[float] = []

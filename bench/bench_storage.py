@@ -127,7 +127,7 @@ def recorder_keeps_up(report: Report, tmp: Path) -> None:
     store = Store(tmp / "recorder.sqlite3")
     athlete = store.create_athlete(name="Bench", body_mass_kg=70)
     acq.start()
-    rec = Recorder(acquisition=acq, store=store, data_dir=tmp)
+    rec = Recorder(acquisition=acq, store=store)
     t0 = time.perf_counter()
     rec.start(athlete_id=athlete["id"], protocol="bilateral_stance", options={"duration_s": 60})
     status = rec.wait(120)

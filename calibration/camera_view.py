@@ -69,7 +69,8 @@ class CameraViewCalibration:
         The database.
     recorder
         Optional :class:`station.recording.Recorder`: a calibration is refused while it
-        records, and its ``blocked_by`` is chained so it does not start during one.
+        records. The other way round, :class:`station.runtime.Station` makes the recorder
+        refuse to start while :meth:`is_busy`.
     """
 
     def __init__(self, camera: Camera | None, store: Any, *, recorder: Any = None) -> None:
@@ -78,15 +79,6 @@ class CameraViewCalibration:
         self.recorder = recorder
         self._lock = threading.Lock()
         self._busy = False
-        if recorder is not None:
-            previous: Callable[[], str | None] | None = getattr(recorder, "blocked_by", None)
-
-            def blocked_by() -> str | None:
-                if self._busy:
-                    return "the camera view calibration is running"
-                return previous() if previous is not None else None
-
-            recorder.blocked_by = blocked_by
 
     def is_busy(self) -> bool:
         return self._busy

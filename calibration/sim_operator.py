@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from hardware.sim.source import SimLoadCellSource
+
 
 class SimOperator:
     """Reacts to :meth:`CalibrationWorkflow.status` dicts by acting on a simulated source.
@@ -23,7 +25,7 @@ class SimOperator:
     two frames on the acquisition thread: register :meth:`run_pending` as a frame hook.
     """
 
-    def __init__(self, source: Any, *, placement_sd_mm: float = 0.0, seed: int = 0) -> None:
+    def __init__(self, source: SimLoadCellSource, *, placement_sd_mm: float = 0.0, seed: int = 0) -> None:
         self.source = _Deferred(self)
         self._real_source = source
         self.placement_sd_mm = float(placement_sd_mm)
@@ -42,10 +44,6 @@ class SimOperator:
         for fn in todo:
             fn()
 
-    @staticmethod
-    def supports(source: Any) -> bool:
-        return all(hasattr(source, a) for a in ("place_mass", "clear_masses", "set_scenario"))
-
     def act(self, status: dict[str, Any]) -> str | None:
         """Do what the current step needs (once per step); return what was done."""
         state = status.get("state")
@@ -55,7 +53,7 @@ class SimOperator:
         self._done_for = key
         if state == "tare":
             if self._saved_scenario is None:
-                self._saved_scenario = str(getattr(self._real_source, "scenario", "empty"))
+                self._saved_scenario = self._real_source.scenario
             self.source.set_scenario("empty")
             self.source.clear_masses()
             return "cleared the plates"

@@ -17,12 +17,13 @@ if TYPE_CHECKING:
     from station.core.geometry import Geometry
 
 
-def make_load_cell_source(settings: Settings, *, geometry: Geometry | None = None) -> LoadCellSource:
+def make_load_cell_source(settings: Settings, *, geometry: Geometry | None = None, paced: bool = True) -> LoadCellSource:
+    """The configured load cells; ``paced=False`` lets the simulator run faster than real time."""
     if settings.hardware == "sim":
         from hardware.sim import SimLoadCellSource
 
         return SimLoadCellSource(
-            seed=settings.sim_seed, rate_hz=float(settings.sample_rate_hz), paced=True, geometry=geometry
+            seed=settings.sim_seed, rate_hz=float(settings.sample_rate_hz), paced=paced, geometry=geometry
         )
     if settings.hardware == "pi":
         from hardware.hx711_backend import HX711Array

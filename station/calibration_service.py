@@ -1,7 +1,8 @@
 """The calibration service: workflow, automatic re-zero and history on a running station.
 
 ``CalibrationService(acquisition, store, is_recording=recorder.is_busy)`` is created by
-:class:`station.runtime.Station`. It
+:class:`station.runtime.Station` (with simulated plates also given the
+:class:`~calibration.sim_operator.SimOperator` that places the masses). It
 
 * runs at most one :class:`~calibration.workflow.CalibrationWorkflow` at a time, feeding it
   the acquisition's frames (read by sequence number from ``acquisition.buffer``) from a
@@ -69,7 +70,7 @@ class CalibrationService:
         drift_enabled: bool = True,
         background: bool = True,
         poll_s: float = 0.2,
-        sim_operator: bool | None = None,
+        operator: SimOperator | None = None,
     ) -> None:
         self.acquisition = acquisition
         self.store = store
@@ -82,9 +83,7 @@ class CalibrationService:
         self.warning: str | None = None
         self._restore_rezero()
         # With simulated plates a simulated operator places the masses (demo, CLI, tests).
-        if sim_operator is None:
-            sim_operator = SimOperator.supports(acquisition.source)
-        self.operator = SimOperator(acquisition.source) if sim_operator else None
+        self.operator = operator
         if self.operator is not None:
             acquisition.add_frame_hook(self.operator.run_pending)
         self.monitor = DriftMonitor(

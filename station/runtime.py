@@ -1,28 +1,35 @@
-"""The running station: one object that owns every part and starts/stops them in order.
+"""The running station: one object that builds and owns every service and starts/stops
+them in order.
 
-The API's lifespan creates one :class:`Station`; ``station serve`` runs that API.
+``station serve`` (through the API's lifespan or before it) and ``station calibrate``
+each build one :class:`Station`; the API's routes take its services (``api.deps``).
 Parts that are optional at run time (camera) are allowed to be missing; the load-cell
 source is not: a bad hardware configuration stops start-up with a clear message.
+With simulated plates the station also builds the simulated director (recordings)
+and operator (calibrations), so the simulated athlete and masses do what is asked.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from calibration.camera_view import CameraViewCalibration
+from calibration.sim_operator import SimOperator
 from hardware.base import Camera, LoadCellSource
 from hardware.factory import make_camera, make_load_cell_source
+from hardware.sim import SimLoadCellSource
+from hardware.sim.director import SimDirector
 from station.acquisition import Acquisition
+from station.calibration_service import CalibrationService, active_calibration
 from station.core.calibration import Calibration
 from station.core.config import Settings
 from station.core.errors import ConfigError, StationError
 from station.core.geometry import Geometry
-
-if TYPE_CHECKING:
-    from station.calibration_service import CalibrationService
-    from station.recording import Recorder
-    from station.storage import Store
+from station.recording import Recorder
+from station.storage import Store
+from station.video_capture import VideoCapture
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,23 @@ def load_geometry(settings: Settings) -> Geometry:
 
 
 class Station:
-    """Store, load-cell source, acquisition, camera, recorder and calibration service."""
+    """Store, load-cell source, acquisition, camera, video capture, recorder, calibration
+    and camera-view services, and with simulated plates the simulated director.
+
+    Parameters
+    ----------
+    settings
+        The configuration.
+    source
+        A load-cell source to use instead of the configured one (tests).
+    camera
+        ``True``: the configured camera; ``False``/``None``: none; a :class:`Camera`: that one.
+    geometry
+        Plate geometry instead of the configured one (``station calibrate --geometry``).
+    background
+        ``False``: no reader or service threads; the owner feeds frames with
+        :meth:`pump` (a simulation faster than real time, ``station calibrate --simulate``).
+    """
 
     def __init__(
         self,
@@ -45,67 +68,85 @@ class Station:
         *,
         source: LoadCellSource | None = None,
         camera: Camera | None | bool = True,
+        geometry: Geometry | None = None,
+        background: bool = True,
     ) -> None:
         self.settings = settings
-        self.geometry = load_geometry(settings)
+        self.geometry = geometry or load_geometry(settings)
         self._source_override = source
         self._camera_choice = camera
+        self.background = background
         self.store: Store | None = None
         self.source: LoadCellSource | None = None
         self.acquisition: Acquisition | None = None
         self.camera: Camera | None = None
         self.camera_error: str | None = None
+        self.video: VideoCapture | None = None
+        self.director: SimDirector | None = None
         self.recorder: Recorder | None = None
         self.calibration: CalibrationService | None = None
+        self.camera_view: CameraViewCalibration | None = None
         self.started = False
 
     # The constructor does no I/O; start() does it all, so a failed start leaves nothing behind.
     def start(self) -> None:
-        from station.recording import Recorder
-        from station.storage import Store
-
         s = self.settings
         try:
             s.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError("STATION_DATA_DIR", f"cannot create {s.data_dir}: {exc}") from None
-        self.store = Store(s.db_path)
-        interrupted = self.store.mark_interrupted()
+        self.store = store = Store(s.db_path)
+        interrupted = store.mark_interrupted()
         if interrupted:
             log.warning("trials %s were interrupted by a crash or power cut; kept as 'interrupted'", interrupted)
 
-        calibration = self._active_calibration()
-        self.source = self._source_override or make_load_cell_source(s, geometry=self.geometry)
-        self.acquisition = Acquisition(self.source, calibration=calibration)
-        self.acquisition.start()
-
-        self.camera = self._make_camera()
-        follow = getattr(self.camera, "follow", None)
-        if follow is not None and self.settings.hardware == "sim":
-            follow(self.source)  # the simulated camera films the simulated athlete
-        self.recorder = Recorder(
-            acquisition=self.acquisition, store=self.store, camera=self.camera, data_dir=s.data_dir, settings=s
+        calibration = active_calibration(store, default_geometry=self.geometry)
+        self.source = source = self._source_override or make_load_cell_source(
+            s, geometry=self.geometry, paced=self.background
         )
-        from station.calibration_service import CalibrationService
+        self.acquisition = acquisition = Acquisition(source, calibration=calibration)
+        if self.background:
+            acquisition.start()
 
+        self.camera = camera = self._make_camera()
+        sim = source if isinstance(source, SimLoadCellSource) else None
+        if camera is not None:
+            self.video = VideoCapture(camera, store, videos_dir=s.data_dir / "videos",
+                                      force_clock=lambda: _t_ns(acquisition.latest()))
+        if sim is not None:
+            self.director = SimDirector(sim, camera=camera)
+        self.recorder = recorder = Recorder(
+            acquisition=acquisition, store=store, video=self.video,
+            cue=self.director.act if self.director is not None else None,
+        )
         self.calibration = calibration_service = CalibrationService(
-            self.acquisition, self.store, is_recording=self.recorder.is_busy
+            acquisition, store, is_recording=recorder.is_busy, background=self.background,
+            operator=SimOperator(sim) if sim is not None else None,
         )
-        self.recorder.blocked_by = lambda: (
-            "a calibration is in progress" if calibration_service.is_busy() else None
-        )
-        if interrupted:
+        self.camera_view = camera_view = CameraViewCalibration(camera, store, recorder=recorder)
+
+        def blocked_by() -> str | None:
+            if calibration_service.is_busy():
+                return "a calibration is in progress"
+            if camera_view.is_busy():
+                return "the camera view calibration is running"
+            return None
+
+        recorder.blocked_by = blocked_by
+        if interrupted and self.background:
             threading.Thread(
                 target=self._analyse_interrupted, args=(interrupted,), name="analyse-interrupted", daemon=True
             ).start()
         self.started = True
         log.info("station started: hardware=%s camera=%s db=%s", s.hardware, s.camera, s.db_path)
 
-    def _active_calibration(self) -> Calibration:
-        from station.calibration_service import active_calibration
-
-        assert self.store is not None
-        return active_calibration(self.store, default_geometry=self.geometry)
+    def pump(self, sim_s: float) -> None:
+        """Without background threads: read ``sim_s`` seconds of frames into the
+        acquisition, then let the calibration service see them."""
+        assert self.source is not None and self.acquisition is not None and self.calibration is not None
+        for _ in range(int(sim_s * self.source.rate_hz)):
+            self.acquisition.process(self.source.read_frame())
+        self.calibration.poll()
 
     def _analyse_interrupted(self, trial_ids: list[int]) -> None:
         """Give trials cut short by a crash their metrics, from the samples that were saved,
@@ -141,7 +182,7 @@ class Station:
                 self.recorder.shutdown()
             except Exception:
                 log.exception("recorder shutdown failed")
-        if self.calibration is not None and hasattr(self.calibration, "close"):
+        if self.calibration is not None:
             self.calibration.close()
         if self.acquisition is not None:
             self.acquisition.stop()
@@ -156,3 +197,7 @@ class Station:
             "acquisition": acq,
             "camera": {"configured": self.settings.camera, "available": self.camera is not None, "error": self.camera_error},
         }
+
+
+def _t_ns(sample: Any) -> int | None:
+    return None if sample is None else int(sample.t_ns)

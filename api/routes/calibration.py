@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import API_PREFIX
 from api.auth import Principal
-from api.deps import NotReadyError, audit, get_station, get_store, require_role
+from api.deps import audit, get_calibration_service, get_store, require_role
 from api.routes.common import MAX_ID
+from station.calibration_service import CalibrationService
 
 router = APIRouter(prefix=API_PREFIX, tags=["calibration"], dependencies=[Depends(require_role("admin"))])
 
@@ -27,14 +28,7 @@ Admin = Annotated[Principal, Depends(require_role("admin"))]
 StoreDep = Annotated[Any, Depends(get_store)]
 
 
-def get_calibration_service(station: Any = Depends(get_station)) -> Any:
-    svc = getattr(station, "calibration", None)
-    if svc is None:
-        raise NotReadyError("the calibration service is not running", hint="Check /healthz and the station log.")
-    return svc
-
-
-ServiceDep = Annotated[Any, Depends(get_calibration_service)]
+ServiceDep = Annotated[CalibrationService, Depends(get_calibration_service)]
 CalibrationId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
@@ -71,7 +65,7 @@ class CaptureBody(BaseModel):
 
 @router.get("/calibration", summary="The calibration in use, drift since the last calibration, auto re-zero rule")
 def current(svc: ServiceDep) -> dict[str, Any]:
-    return svc.current()  # type: ignore[no-any-return]
+    return svc.current()
 
 
 @router.get("/calibration/history", summary="Calibrations, verifications and re-zeros, newest first")
@@ -86,7 +80,7 @@ def history(
 @router.get("/calibration/workflow", summary="Workflow state, current step, live reading and next action")
 def workflow_status(svc: ServiceDep) -> dict[str, Any]:
     svc.poll()
-    return svc.workflow_status()  # type: ignore[no-any-return]
+    return svc.workflow_status()
 
 
 @router.post("/calibration/workflow/start", summary="Start a guided calibration (409 if one runs or a trial records)")
@@ -101,22 +95,22 @@ def workflow_start(body: StartBody, svc: ServiceDep, store: StoreDep, who: Admin
 
 @router.post("/calibration/workflow/tare", summary="Zero the empty plates (422 when not empty or not still)")
 def workflow_tare(svc: ServiceDep, who: Admin) -> dict[str, Any]:
-    return svc.tare()  # type: ignore[no-any-return]
+    return svc.tare()
 
 
 @router.post("/calibration/workflow/capture", summary="Capture the current step now (normally automatic)")
 def workflow_capture(svc: ServiceDep, who: Admin, body: CaptureBody | None = None) -> dict[str, Any]:
-    return svc.capture(anyway=bool(body and body.anyway))  # type: ignore[no-any-return]
+    return svc.capture(anyway=bool(body and body.anyway))
 
 
 @router.post("/calibration/workflow/fit", summary="Fit the gains (422 naming the cell when the fit is clearly wrong)")
 def workflow_fit(svc: ServiceDep, who: Admin) -> dict[str, Any]:
-    return svc.fit()  # type: ignore[no-any-return]
+    return svc.fit()
 
 
 @router.post("/calibration/workflow/verify", summary="Zero the empty plates again and start the verification points")
 def workflow_verify(svc: ServiceDep, who: Admin) -> dict[str, Any]:
-    return svc.verify()  # type: ignore[no-any-return]
+    return svc.verify()
 
 
 @router.post("/calibration/workflow/activate",
@@ -129,7 +123,7 @@ def workflow_activate(svc: ServiceDep, store: StoreDep, who: Admin) -> dict[str,
 
 @router.post("/calibration/workflow/cancel", summary="Cancel the workflow; the active calibration stays as it was")
 def workflow_cancel(svc: ServiceDep, who: Admin) -> dict[str, Any]:
-    return svc.cancel(actor=who.name)  # type: ignore[no-any-return]
+    return svc.cancel(actor=who.name)
 
 
 @router.post("/calibration/rezero", summary="Re-zero now (plates empty and still; 409 during a trial)")
@@ -141,7 +135,7 @@ def rezero(svc: ServiceDep, store: StoreDep, who: Admin) -> dict[str, Any]:
 
 @router.get("/calibration/{calibration_id}", summary="One stored calibration with its fit report and verification")
 def get_one(calibration_id: CalibrationId, svc: ServiceDep) -> dict[str, Any]:
-    return svc.get(calibration_id)  # type: ignore[no-any-return]
+    return svc.get(calibration_id)
 
 
 @router.post("/calibration/{calibration_id}/activate", summary="Make an earlier full calibration active again")

@@ -13,33 +13,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import API_PREFIX
 from api.auth import Principal
-from api.deps import audit, get_station, get_store, require_role
+from api.deps import audit, get_camera_view, get_station, get_store, require_role
 from calibration.camera_view import (
     DEFAULT_FRAMES,
     MAX_FRAMES,
     CameraViewCalibration,
     current_camera_roll,
 )
+from station.runtime import Station
 
 router = APIRouter(prefix=API_PREFIX, tags=["camera"], dependencies=[Depends(require_role("admin"))])
 
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 StoreDep = Annotated[Any, Depends(get_store)]
-
-
-def get_camera_view(request: Request, station: Any = Depends(get_station)) -> CameraViewCalibration:
-    """One view-calibration service per running station (kept on the app's state)."""
-    state = request.app.state
-    svc: CameraViewCalibration | None = getattr(state, "camera_view", None)
-    if svc is None or getattr(state, "camera_view_station", None) is not station:
-        svc = CameraViewCalibration(station.camera, station.store, recorder=station.recorder)
-        state.camera_view, state.camera_view_station = svc, station
-    return svc
+StationDep = Annotated[Station, Depends(get_station)]
 
 
 ViewDep = Annotated[CameraViewCalibration, Depends(get_camera_view)]
@@ -55,11 +47,9 @@ class RollBody(BaseModel):
 
 
 @router.get("/camera/roll", summary="The camera roll in use (calibrated false: a level camera is assumed)")
-def get_roll(request: Request, store: StoreDep) -> dict[str, Any]:
-    station = request.app.state.station
+def get_roll(station: StationDep, store: StoreDep) -> dict[str, Any]:
     out = current_camera_roll(store)
-    out["camera"] = {"available": getattr(station, "camera", None) is not None,
-                     "error": getattr(station, "camera_error", None)}
+    out["camera"] = {"available": station.camera is not None, "error": station.camera_error}
     return out
 
 

@@ -31,6 +31,8 @@ from api import API_PREFIX
 from api.auth import authenticate, check_role
 from api.routes.geometry import geometry_in_use
 from station.core.errors import AuthError, ForbiddenError, StationError
+from station.recording import Recorder
+from station.runtime import Station
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=API_PREFIX, tags=["live"])
@@ -47,33 +49,48 @@ CLOSE_REASON_BYTES = 123
 
 #: How often the recording state is refreshed from the recorder (shared by all clients).
 STATE_TTL_S = 0.02
+#: The recording state each live message carries.
+STATE_KEYS = ("state", "trial_id", "protocol", "leg", "elapsed_s", "duration_s", "reps", "message")
 
-_state_cache: dict[int, tuple[float, dict[str, Any] | None]] = {}
+
+class RecordingState:
+    """One recorder's status as the live view sends it, refreshed at most every
+    :data:`STATE_TTL_S` (10 clients, one call). Kept on the app's state, one per recorder."""
+
+    def __init__(self, recorder: Recorder | None) -> None:
+        self.recorder = recorder
+        self._at = -float("inf")
+        self._state: dict[str, Any] | None = None
+
+    def get(self) -> dict[str, Any] | None:
+        if self.recorder is None:
+            return None
+        now = time.monotonic()
+        if now - self._at < STATE_TTL_S:
+            return self._state
+        try:
+            status = self.recorder.status()
+            self._state = {k: status.get(k) for k in STATE_KEYS}
+        except Exception:  # the live view must survive a recorder hiccup
+            log.exception("recorder status failed")
+            self._state = None
+        self._at = now
+        return self._state
 
 
-def recording_state(recorder: Any) -> dict[str, Any] | None:
-    """The recorder's status, cached for :data:`STATE_TTL_S` (10 clients, one call)."""
-    if recorder is None:
-        return None
-    now = time.monotonic()
-    hit = _state_cache.get(id(recorder))
-    if hit is not None and now - hit[0] < STATE_TTL_S:
-        return hit[1]
-    try:
-        status = recorder.status()
-        state = {k: status.get(k) for k in ("state", "trial_id", "protocol", "leg", "elapsed_s", "duration_s", "reps", "message")}
-    except Exception:  # the live view must survive a recorder hiccup
-        log.exception("recorder status failed")
-        state = None
-    _state_cache.clear()
-    _state_cache[id(recorder)] = (now, state)
-    return state
+def recording_state(app_state: Any, recorder: Recorder | None) -> RecordingState:
+    """The shared :class:`RecordingState` of ``recorder`` (a new one when the app's
+    station, and so its recorder, changed)."""
+    cached: RecordingState | None = getattr(app_state, "live_recording_state", None)
+    if cached is None or cached.recorder is not recorder:
+        cached = app_state.live_recording_state = RecordingState(recorder)
+    return cached
 
 
 @router.websocket("/live")
 async def live(websocket: WebSocket, max_hz: float = 50.0) -> None:
     """Stream ``{"type": "samples", "samples": [...], "recording": {...}, "dropped": n}``."""
-    station: Any = getattr(websocket.app.state, "station", None)
+    station: Station | None = getattr(websocket.app.state, "station", None)
     settings = websocket.app.state.settings
     refusal: tuple[int, str] | None = None
     if station is None or station.acquisition is None:
@@ -95,7 +112,9 @@ async def live(websocket: WebSocket, max_hz: float = 50.0) -> None:
         return
     await websocket.accept()
     loop = asyncio.get_running_loop()
+    assert station is not None and station.acquisition is not None
     acquisition = station.acquisition
+    shared_state = recording_state(websocket.app.state, station.recorder)
     sub = acquisition.subscribe(QUEUE_SAMPLES, loop=loop)
     closed = asyncio.Event()
 
@@ -135,7 +154,7 @@ async def live(websocket: WebSocket, max_hz: float = 50.0) -> None:
             message = {
                 "type": "samples",
                 "samples": [s.as_dict() for s in samples],
-                "recording": recording_state(station.recorder),
+                "recording": shared_state.get(),
                 "dropped": dropped,
             }
             last_sent = time.monotonic()

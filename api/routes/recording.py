@@ -13,11 +13,12 @@ from api.auth import Principal
 from api.deps import audit, get_recorder, get_store, require_role
 from api.routes.common import MAX_ID
 from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS
+from station.recording import Recorder
 
 router = APIRouter(prefix=API_PREFIX, tags=["recording"], dependencies=[Depends(require_role("coach"))])
 
 Coach = Annotated[Principal, Depends(require_role("coach"))]
-RecorderDep = Annotated[Any, Depends(get_recorder)]
+RecorderDep = Annotated[Recorder, Depends(get_recorder)]
 StoreDep = Annotated[Any, Depends(get_store)]
 
 
@@ -60,7 +61,7 @@ class StartBody(BaseModel):
 def start(body: StartBody, recorder: RecorderDep, store: StoreDep, who: Coach) -> dict[str, Any]:
     store.get_athlete(body.athlete_id)  # 404 before arming the station
     options = body.options.model_dump(exclude_none=True)
-    status: dict[str, Any] = recorder.start(
+    status = recorder.start(
         athlete_id=body.athlete_id, protocol=body.protocol, leg=body.leg, options=options, actor=who.name
     )
     audit(store, who, "recording.start", f"athlete {body.athlete_id}")
@@ -69,18 +70,18 @@ def start(body: StartBody, recorder: RecorderDep, store: StoreDep, who: Coach) -
 
 @router.post("/recording/stop", summary="Stop the recording early and keep it (analysed and saved)")
 def stop(recorder: RecorderDep, store: StoreDep, who: Coach) -> dict[str, Any]:
-    status: dict[str, Any] = recorder.stop()
+    status = recorder.stop()
     audit(store, who, "recording.stop", f"trial {status.get('trial_id')}")
     return status
 
 
 @router.post("/recording/abort", summary="Abort the recording (the trial is kept as 'aborted')")
 def abort(recorder: RecorderDep, store: StoreDep, who: Coach) -> dict[str, Any]:
-    status: dict[str, Any] = recorder.abort()
+    status = recorder.abort()
     audit(store, who, "recording.abort", f"trial {status.get('trial_id')}")
     return status
 
 
 @router.get("/recording/status", summary="The recorder's state")
 async def status(recorder: RecorderDep) -> dict[str, Any]:  # lock-free snapshot: on the event loop
-    return recorder.status()  # type: ignore[no-any-return]
+    return recorder.status()

@@ -13,6 +13,7 @@ chunks, so the source delivers far more than 16,000 frames/s unpaced.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -293,6 +294,7 @@ class SimLoadCellSource(LoadCellSource):
         # read_frame runs in the acquisition thread, the controls in the API's
         self._lock = threading.RLock()
         self.scenario = "empty"
+        self._switched_s = 0.0
 
     # ---------------------------------------------------------------- time
 
@@ -319,23 +321,37 @@ class SimLoadCellSource(LoadCellSource):
 
     @_locked
     def set_scenario(self, scenario: str, *, leg: str | None = None, loop: bool = False,
-                     **options: Any) -> GroundTruth | None:
+                     body_mass_kg: float | None = None, **options: Any) -> GroundTruth | None:
         """Switch what the athlete does, from the next frame on.
 
         ``scenario`` is ``"empty"`` (nobody on the plates), ``"quiet_stance"`` (bilateral,
         endless) or a protocol name with its options (``duration_s`` included); after the
-        protocol the athlete stands quietly, or repeats it when ``loop=True``. Returns the
-        protocol's ground truth (times relative to :attr:`scenario_start_ns`).
+        protocol the athlete stands quietly, or repeats it when ``loop=True``.
+        ``body_mass_kg`` makes the athlete that heavy from now on (the same person
+        otherwise). Returns the protocol's ground truth (times relative to
+        :attr:`scenario_start_ns`).
         """
         if scenario not in SCENARIOS:
             raise InputError(f"unknown scenario {scenario!r}", hint=f"Use one of: {', '.join(SCENARIOS)}.")
         if leg is not None and leg not in ("left", "right"):
             raise InputError(f"leg must be 'left' or 'right', got {leg!r}")
-        t_now = self._next_frame_time() - self._period
-        self._engine.set_program(max(t_now, 0.0), scenario, leg, options, loop)
+        if body_mass_kg is not None:
+            if not 10.0 <= float(body_mass_kg) <= 300.0:
+                raise InputError(f"body_mass_kg must be between 10 and 300 kg, got {body_mass_kg:g}")
+            self.athlete = dataclasses.replace(self.athlete, body_mass_kg=float(body_mass_kg))
+            self._engine.athlete = self.athlete
+        t_now = max(self._next_frame_time() - self._period, 0.0)
+        self._engine.set_program(t_now, scenario, leg, options, loop)
         self.scenario = scenario
+        self._switched_s = t_now
         self._invalidate()
         return self._engine.truth
+
+    @property
+    def scenario_switch_ns(self) -> int:
+        """CLOCK_MONOTONIC ns of the last :meth:`set_scenario`: frames from then on show
+        the new scenario (for a protocol, :attr:`scenario_start_ns` is its time zero)."""
+        return self._t0() + int(round(self._switched_s * 1e9))
 
     @property
     def scenario_truth(self) -> GroundTruth | None:

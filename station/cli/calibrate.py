@@ -18,7 +18,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from station.core.config import load_settings
 from station.core.errors import CalibrationError, ConflictError, InputError
+from station.core.geometry import Geometry
+from station.runtime import Station
+from station.service_lock import ServiceLock
 
 POLL_S = 0.1
 #: How long a step may wait for the mass before the CLI gives up (s, wall clock).
@@ -58,16 +62,6 @@ def _check_masses(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check_masses(args)
-    from hardware.factory import make_load_cell_source
-    from hardware.sim import SimLoadCellSource
-    from station.acquisition import Acquisition
-    from station.calibration_service import CalibrationService, active_calibration
-    from station.core.config import load_settings
-    from station.core.geometry import Geometry
-    from station.runtime import load_geometry
-    from station.service_lock import ServiceLock
-    from station.storage import Store
-
     hardware = "sim" if args.simulate else args.hardware
     settings = load_settings(data_dir=args.data_dir, hardware=hardware, camera="none", sim_seed=args.seed)
     geometry = None
@@ -80,50 +74,38 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if simulate and not args.simulate:
         print("Simulated hardware: the masses are placed automatically.", file=out)
+    # A fast simulation is pumped from this loop (no reader thread racing ahead).
+    fast = simulate and not args.realtime
     with ServiceLock(settings.data_dir, purpose="station calibrate"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(settings.db_path)
+        station = Station(settings, camera=False, geometry=geometry, background=not fast)
+        station.start()
         try:
-            cal = active_calibration(store, default_geometry=geometry or load_geometry(settings))
-            if simulate:
-                source: Any = SimLoadCellSource(seed=settings.sim_seed, rate_hz=float(settings.sample_rate_hz),
-                                                paced=bool(args.realtime), geometry=cal.geometry)
-            else:
-                source = make_load_cell_source(settings, geometry=cal.geometry)
-            acq = Acquisition(source, calibration=cal)
-            # A fast simulation is pumped from this loop (no reader thread racing ahead).
-            fast = simulate and not args.realtime
-            svc = CalibrationService(acq, store, background=not fast, sim_operator=simulate)
-            rig = _Rig(svc, acq, source if fast else None)
-            if not fast:
-                acq.start()
-            try:
-                if args.show:
-                    _show(svc, out)
-                    return 0
-                return _guided(rig, args, geometry, interactive=not (args.yes or simulate), out=out)
-            finally:
-                svc.close()
-                acq.stop()
+            assert station.calibration is not None
+            rig = _Rig(station, pump=fast)
+            if args.show:
+                _show(station.calibration, out)
+                return 0
+            return _guided(rig, args, geometry, interactive=not (args.yes or simulate), out=out)
         finally:
-            store.close()
+            station.stop()
 
 
 class _Rig:
-    """The service plus, for a fast simulation, a pump that advances simulated time."""
+    """The station's calibration service plus, for a fast simulation, the pump that
+    advances simulated time."""
 
-    def __init__(self, svc: Any, acq: Any, pump_source: Any | None) -> None:
-        self.svc = svc
-        self.acq = acq
-        self.pump_source = pump_source
+    def __init__(self, station: Station, *, pump: bool) -> None:
+        assert station.calibration is not None
+        self.station = station
+        self.svc = station.calibration
+        self.pump = pump
 
     def tick(self, sim_s: float = 0.25) -> None:
-        if self.pump_source is not None:
-            for _ in range(int(sim_s * self.pump_source.rate_hz)):
-                self.acq.process(self.pump_source.read_frame())
+        if self.pump:
+            self.station.pump(sim_s)
         else:
             time.sleep(POLL_S)
-        self.svc.poll()
+            self.svc.poll()
 
 
 def _show(svc: Any, out: TextIO) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from calibration.sim_operator import SimOperator
 from hardware.sim import SimCells, SimLoadCellSource
 from station.acquisition import Acquisition
 from station.calibration_service import CalibrationService
@@ -26,7 +27,7 @@ class SimRig:
         self.recording = recording if recording is not None else [False]
         self.service = CalibrationService(
             self.acq, self.store, is_recording=lambda: self.recording[0], background=False,
-            sim_operator=sim_operator, **service_kw,
+            operator=SimOperator(self.source) if sim_operator else None, **service_kw,
         )
 
     def run(self, seconds: float, *, poll_every: int | None = None) -> None:

@@ -129,7 +129,7 @@ def test_service_applies_stores_and_restores_rezeros(tmp_path: Path) -> None:
     assert rig.service.current()["last_rezero"]["id"] == rows[0]["id"]
     # A restart (new acquisition on the active full calibration) picks the re-zero up again.
     acq2 = Acquisition(rig.source, calibration=replace(true, id=cid))
-    svc2 = CalibrationService(acq2, rig.store, background=False, sim_operator=False)
+    svc2 = CalibrationService(acq2, rig.store, background=False)
     assert acq2.calibration.id == rows[0]["id"]
     svc2.close()
     rig.close()
@@ -190,7 +190,7 @@ def test_drift_warning_when_rule_is_off(tmp_path: Path) -> None:
     bad[4] -= 16_000
     acq = Acquisition(source, calibration=replace(true.with_offsets(bad), id=cid))
     store.save_calibration(kind="calibration", data=true.with_offsets(bad).to_dict(), created_by="t", activate=True)
-    svc = CalibrationService(acq, store, background=False, sim_operator=False, drift_enabled=False,
+    svc = CalibrationService(acq, store, background=False, drift_enabled=False,
                              rule=DriftRule(max_plate_force_n=20.0))
     for _ in range(int(10 * RATE)):
         acq.process(source.read_frame())

@@ -55,7 +55,7 @@ def test_trial_keeps_its_calibration_and_is_recomputed_under_a_new_one(tmp_path:
     a_id = store.save_calibration(kind="calibration", data=a.to_dict(), created_by="test", activate=True)
     acq = Acquisition(source, calibration=replace(a, id=a_id), buffer_s=600.0)
     acq.start()
-    rec = Recorder(acquisition=acq, store=store, data_dir=tmp_path)
+    rec = Recorder(acquisition=acq, store=store)
     svc = CalibrationService(acq, store, is_recording=rec.is_busy, poll_s=0.05)
     try:
         athlete = store.create_athlete(name="Sim Athlete", body_mass_kg=BODY_MASS_KG)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from calibration.sim_operator import SimOperator
 from hardware.base import LoadCellFrame, LoadCellSource
 from hardware.sim import SimCells
 from station.core.calibration import Calibration
@@ -195,7 +196,8 @@ def test_cells_on_each_others_boards_are_detected(tmp_path: Path) -> None:
     rig.service.close()
     rig.source = _SwappedCables(rig.source, 0, 3)  # type: ignore[assignment]
     rig.acq = Acquisition(rig.source)
-    rig.service = CalibrationService(rig.acq, rig.store, background=False, sim_operator=True)
+    rig.service = CalibrationService(rig.acq, rig.store, background=False,
+                                     operator=SimOperator(rig.source))  # type: ignore[arg-type]
     try:
         _run_until_stuck(rig)
         with pytest.raises(CalibrationError, match="left plate are plugged into the wrong HX711 boards") as exc:

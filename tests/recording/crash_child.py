@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 from hardware.sim import SimLoadCellSource
+from hardware.sim.director import SimDirector
 from station.acquisition import Acquisition
 from station.recording import Recorder
 from station.storage import Store
@@ -21,7 +21,7 @@ def main(db_path: str) -> None:
     cal = source.cells.true_calibration(source.geometry)
     acquisition = Acquisition(source, calibration=cal)
     acquisition.start()
-    recorder = Recorder(acquisition=acquisition, store=store, data_dir=Path(db_path).parent)
+    recorder = Recorder(acquisition=acquisition, store=store, cue=SimDirector(source).act)
     athlete = store.create_athlete(name="Crash Test", body_mass_kg=70.0)
     recorder.start(athlete_id=athlete["id"], protocol="bilateral_stance", options={"duration_s": 120})
     while True:

@@ -63,7 +63,7 @@ def test_sigkill_mid_recording_loses_at_most_a_second(tmp_path: Path) -> None:
     # ... and the interrupted trial can still be analysed
     source = SimLoadCellSource(seed=7, rate_hz=80.0, paced=False, body_mass_kg=70.0)
     cal = source.cells.true_calibration(source.geometry)
-    recorder = Recorder(acquisition=Acquisition(source), store=store, data_dir=tmp_path)
+    recorder = Recorder(acquisition=Acquisition(source), store=store)
     cal_id = store.save_calibration(kind="calibration", data=cal.to_dict(), created_by="test")
     out = recorder.recompute(trial["id"], Calibration.from_dict({**cal.to_dict(), "id": cal_id}))
     assert out["status"] == "interrupted"
