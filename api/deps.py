@@ -15,7 +15,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +30,8 @@ from station.core.errors import StationError
 from station.recording import Recorder
 from station.runtime import Station
 from station.storage import Store
+
+T = TypeVar("T")
 
 #: A verified token is trusted this long without asking the database again, so a
 #: revocation (``station token revoke``, another process) takes effect within it.
@@ -66,28 +68,26 @@ async def get_store(conn: HTTPConnection) -> Store:
     return station.store
 
 
+def _running(service: T | None, what: str) -> T:
+    if service is None:
+        raise NotReadyError(f"{what} is not running", hint="Check /healthz and the station log.")
+    return service
+
+
 async def get_acquisition(station: Station = Depends(get_station)) -> Acquisition:
-    if station.acquisition is None:
-        raise NotReadyError("load-cell acquisition is not running", hint="Check /healthz and the station log.")
-    return station.acquisition
+    return _running(station.acquisition, "load-cell acquisition")
 
 
 async def get_recorder(station: Station = Depends(get_station)) -> Recorder:
-    if station.recorder is None:
-        raise NotReadyError("the recorder is not running", hint="Check /healthz and the station log.")
-    return station.recorder
+    return _running(station.recorder, "the recorder")
 
 
 async def get_calibration_service(station: Station = Depends(get_station)) -> CalibrationService:
-    if station.calibration is None:
-        raise NotReadyError("the calibration service is not running", hint="Check /healthz and the station log.")
-    return station.calibration
+    return _running(station.calibration, "the calibration service")
 
 
 async def get_camera_view(station: Station = Depends(get_station)) -> CameraViewCalibration:
-    if station.camera_view is None:
-        raise NotReadyError("the camera view service is not running", hint="Check /healthz and the station log.")
-    return station.camera_view
+    return _running(station.camera_view, "the camera view service")
 
 
 class TokenCache:

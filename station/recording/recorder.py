@@ -154,25 +154,21 @@ class Recorder:
 
     def stop(self) -> dict[str, Any]:
         """End the recording now and keep it (analysed and saved). While armed, this aborts."""
-        with self._lock:
-            run = self._run
-            if run is None or run.state not in (ARMED, RECORDING):
-                raise ConflictError(f"nothing is being recorded (state {self.state})")
-            if run.state == ARMED:
-                run.abort_requested.set()
-            else:
-                run.stop_requested.set()
-        self._wake.set()
-        self._wait_leaving(run, (ARMED, RECORDING), 2.0)
-        return self.status()
+        return self._end_early(keep=True, refusal="nothing is being recorded")
 
     def abort(self) -> dict[str, Any]:
         """Drop the recording: the trial (if one was opened) is kept as ``aborted``."""
+        return self._end_early(keep=False, refusal="nothing to abort")
+
+    def _end_early(self, *, keep: bool, refusal: str) -> dict[str, Any]:
         with self._lock:
             run = self._run
             if run is None or run.state not in (ARMED, RECORDING):
-                raise ConflictError(f"nothing to abort (state {self.state})")
-            run.abort_requested.set()
+                raise ConflictError(f"{refusal} (state {self.state})")
+            if keep and run.state == RECORDING:
+                run.stop_requested.set()
+            else:
+                run.abort_requested.set()
         self._wake.set()
         self._wait_leaving(run, (ARMED, RECORDING), 2.0)
         return self.status()

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from calibration.sim_operator import SimOperator
 from hardware.sim import SimCells, SimLoadCellSource
+from hardware.sim.director import SimDirector
 from station.acquisition import Acquisition
 from station.calibration_service import CalibrationService
 from station.core.calibration import Calibration
@@ -55,8 +57,9 @@ def test_trial_keeps_its_calibration_and_is_recomputed_under_a_new_one(tmp_path:
     a_id = store.save_calibration(kind="calibration", data=a.to_dict(), created_by="test", activate=True)
     acq = Acquisition(source, calibration=replace(a, id=a_id), buffer_s=600.0)
     acq.start()
-    rec = Recorder(acquisition=acq, store=store)
-    svc = CalibrationService(acq, store, is_recording=rec.is_busy, poll_s=0.05)
+    # wired as station.runtime.Station wires them on simulated plates
+    rec = Recorder(acquisition=acq, store=store, cue=SimDirector(source).act)
+    svc = CalibrationService(acq, store, is_recording=rec.is_busy, poll_s=0.05, operator=SimOperator(source))
     try:
         athlete = store.create_athlete(name="Sim Athlete", body_mass_kg=BODY_MASS_KG)
         rec.start(athlete_id=athlete["id"], protocol="bilateral_stance", options={"duration_s": 5})

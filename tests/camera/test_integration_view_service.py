@@ -94,7 +94,7 @@ def test_calibration_and_recording_exclude_each_other(tmp_path: Path) -> None:
             t.start()
             view = None
             for _ in range(200):
-                view = getattr(c.app.state, "camera_view", None)  # type: ignore[attr-defined]
+                view = st.camera_view
                 if view is not None and view.is_busy():
                     break
                 threading.Event().wait(0.01)
