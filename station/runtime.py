@@ -21,7 +21,7 @@ from hardware.base import Camera, LoadCellSource
 from hardware.factory import make_camera, make_load_cell_source
 from hardware.sim import SimLoadCellSource
 from hardware.sim.director import SimDirector
-from station.acquisition import Acquisition
+from station.acquisition import Acquisition, Sample
 from station.calibration_service import CalibrationService, active_calibration
 from station.core.calibration import Calibration
 from station.core.config import Settings
@@ -199,5 +199,5 @@ class Station:
         }
 
 
-def _t_ns(sample: Any) -> int | None:
-    return None if sample is None else int(sample.t_ns)
+def _t_ns(sample: Sample | None) -> int | None:
+    return None if sample is None else sample.t_ns
