@@ -1,7 +1,8 @@
 """The simulated athlete on two simulated force plates (see docs/simulator.md).
 
 ``simulate_trial`` gives one finite trial with its ground truth; ``SimLoadCellSource`` is
-an endless :class:`hardware.base.LoadCellSource` for the service, calibration and tests.
+an endless :class:`hardware.base.LoadCellSource` for the service, calibration and tests;
+:class:`hardware.sim.director.SimDirector` plays on it what a recording asks for.
 """
 
 from hardware.sim.athlete import SIM_PROTOCOLS, Athlete
