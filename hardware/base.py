@@ -8,7 +8,7 @@ falls back silently from real hardware to simulation.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -70,6 +70,14 @@ class ChannelHealth:
             "disconnected": self.disconnected,
             "last_error": self.last_error,
         }
+
+
+def rate_hz_from_times(frame_t_ns: Sequence[int]) -> float:
+    """Frames per second over the frame times ``frame_t_ns`` (ns, oldest first); 0 before
+    two distinct times. A backend keeps a short window of times (e.g. a bounded deque)."""
+    if len(frame_t_ns) < 2 or frame_t_ns[-1] == frame_t_ns[0]:
+        return 0.0
+    return (len(frame_t_ns) - 1) * 1e9 / (frame_t_ns[-1] - frame_t_ns[0])
 
 
 class LoadCellSource(abc.ABC):

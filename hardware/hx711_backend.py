@@ -46,7 +46,13 @@ from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
-from hardware.base import N_CHANNELS, ChannelHealth, LoadCellFrame, LoadCellSource
+from hardware.base import (
+    N_CHANNELS,
+    ChannelHealth,
+    LoadCellFrame,
+    LoadCellSource,
+    rate_hz_from_times,
+)
 from station.core.config import HX711Pins
 from station.core.errors import ConfigError, HardwareError
 from station.core.geometry import CHANNELS
@@ -205,10 +211,7 @@ class HX711Array(LoadCellSource):
     @property
     def achieved_rate_hz(self) -> float:
         """Frames per second over the last ~2 s (0 before two frames)."""
-        t = self._frame_times
-        if len(t) < 2 or t[-1] == t[0]:
-            return 0.0
-        return (len(t) - 1) * 1e9 / (t[-1] - t[0])
+        return rate_hz_from_times(self._frame_times)
 
     def health(self) -> list[ChannelHealth]:
         return [replace(h) for h in self._health]

@@ -12,7 +12,8 @@ from api import API_PREFIX
 from api.auth import Principal
 from api.deps import audit, get_recorder, get_store, require_role
 from api.routes.common import MAX_ID
-from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS
+from station.core.errors import InputError
+from station.core.protocols import OPTION_LIMITS, PROTOCOL_NAMES, check_options
 from station.recording import Recorder
 
 router = APIRouter(prefix=API_PREFIX, tags=["recording"], dependencies=[Depends(require_role("coach"))])
@@ -22,18 +23,24 @@ RecorderDep = Annotated[Recorder, Depends(get_recorder)]
 StoreDep = Annotated[Any, Depends(get_store)]
 
 
+def _limited(key: str, description: str) -> Any:
+    """A numeric option's field, its bounds from :data:`OPTION_LIMITS` (their one home)."""
+    _, lo, hi = OPTION_LIMITS[key]
+    return Field(default=None, ge=lo, le=hi, allow_inf_nan=False, description=description)
+
+
 class RecordingOptions(BaseModel):
     """Per-trial options; anything left out takes the protocol's default. The limits are
     :data:`station.core.protocols.OPTION_LIMITS` (the recorder checks them again)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    duration_s: float | None = Field(default=None, ge=1, le=300, allow_inf_nan=False, description="maximum length")
-    reps: int | None = Field(default=None, ge=1, le=30, description="single_leg_squat: repetitions")
+    duration_s: float | None = _limited("duration_s", "maximum length")
+    reps: int | None = _limited("reps", "repetitions of a protocol that ends after N reps (single_leg_squat)")
     video: bool | None = Field(default=None, description="record video when a camera is present (default yes)")
     tare: bool | None = Field(default=None, description="zero the empty plates before arming (default yes)")
     wait_still: bool | None = Field(default=None, description="start once the athlete stands still")
-    arm_timeout_s: float | None = Field(default=None, ge=1, le=600, allow_inf_nan=False)
+    arm_timeout_s: float | None = _limited("arm_timeout_s", "give up arming after this long")
     end_on_touchdown: bool | None = Field(default=None, description="single_leg_stance: end at touch-down")
 
 
@@ -46,14 +53,12 @@ class StartBody(BaseModel):
     options: RecordingOptions = Field(default_factory=RecordingOptions)
 
     @model_validator(mode="after")
-    def _leg_fits_protocol(self) -> StartBody:
-        proto = PROTOCOLS[self.protocol]
-        if proto.needs_leg and self.leg is None:
-            raise ValueError(f"leg is required for {self.protocol} ('left' or 'right')")
-        if not proto.needs_leg and self.leg is not None:
-            raise ValueError(f"{self.protocol} uses both legs; leave leg empty")
-        if self.options.reps is not None and proto.end_condition != "reps":
-            raise ValueError(f"option reps applies to single_leg_squat only, not {self.protocol}")
+    def _fits_protocol(self) -> StartBody:
+        # the protocol's own rules (leg, which options apply), as the recorder applies them
+        try:
+            check_options(self.protocol, self.leg, self.options.model_dump(exclude_none=True))
+        except InputError as exc:
+            raise ValueError(exc.message) from None
         return self
 
 

@@ -32,7 +32,13 @@ from collections import deque
 from dataclasses import replace
 from typing import Any
 
-from hardware.base import N_CHANNELS, ChannelHealth, LoadCellFrame, LoadCellSource
+from hardware.base import (
+    N_CHANNELS,
+    ChannelHealth,
+    LoadCellFrame,
+    LoadCellSource,
+    rate_hz_from_times,
+)
 from hardware.pico.clockmap import ClockMap
 from hardware.pico.firmware import protocol
 from hardware.pio.frames import unpack_words
@@ -319,10 +325,8 @@ class PicoLoadCellSource(LoadCellSource):
 
     @property
     def achieved_rate_hz(self) -> float:
-        t = self._frame_times
-        if len(t) < 2 or t[-1] == t[0]:
-            return 0.0
-        return (len(t) - 1) * 1e9 / (t[-1] - t[0])
+        """Frames per second over the recent frame times (0 before two frames)."""
+        return rate_hz_from_times(self._frame_times)
 
     def health(self) -> list[ChannelHealth]:
         # every frame counts for every channel: one counter, not eight updates a frame

@@ -94,6 +94,8 @@ def test_protocol_ends_by_itself_and_abort_keeps_the_trial(
         ({"options": {"duration_s": 1e6}}, 422, "duration_s"),
         ({"options": {"duration_s": "long"}}, 422, "duration_s"),
         ({"options": {"reps": 5}}, 422, "reps"),
+        ({"protocol": "single_leg_squat", "leg": "left", "options": {"reps": 31}}, 422, "reps"),
+        ({"options": {"arm_timeout_s": 0.5}}, 422, "arm_timeout_s"),
         ({"options": {"turbo": True}}, 422, "turbo"),
         ({"athlete_id": 0}, 422, "athlete_id"),
         ({"athlete_id": 987654}, 404, "987654"),
