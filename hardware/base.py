@@ -17,6 +17,10 @@ import numpy as np
 from station.core.geometry import CHANNELS
 
 N_CHANNELS = len(CHANNELS)
+#: The HX711's 24-bit two's-complement output at the ends of its range: the input is out of
+#: range (saturated), and the reading is not a measurement (datasheet, "Serial interface").
+HX711_CODE_MAX = 0x7FFFFF
+HX711_CODE_MIN = -0x800000
 
 
 class LoadCellFrame(NamedTuple):

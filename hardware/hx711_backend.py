@@ -47,6 +47,8 @@ from types import ModuleType
 from typing import Any
 
 from hardware.base import (
+    HX711_CODE_MAX,
+    HX711_CODE_MIN,
     N_CHANNELS,
     ChannelHealth,
     LoadCellFrame,
@@ -66,8 +68,8 @@ SCK_HIGH_LIMIT_NS = 50_000
 RESET_PULSE_S = 100e-6
 #: Conversion periods an HX711 needs after power-up or reset (datasheet: 50 ms at 80 SPS).
 SETTLING_PERIODS = 4
-CODE_MAX = 0x7FFFFF
-CODE_MIN = 0x800000
+#: The saturation codes as the raw 24-bit words shifted out of the chip.
+_RAW_SATURATED = (HX711_CODE_MAX, HX711_CODE_MIN & 0xFFFFFF)
 ALL_CHANNELS = (1 << N_CHANNELS) - 1
 ALL_ONES = 0xFFFFFF
 
@@ -363,7 +365,7 @@ class HX711Array(LoadCellSource):
                 h.disconnected = False
                 log.info("load cell %s is back", CHANNELS[c])
             w = words[c]
-            if w in (CODE_MAX, CODE_MIN):
+            if w in _RAW_SATURATED:
                 status[c] = _SATURATED
             elif w == ALL_ONES:
                 status[c] = _NOT_READY  # DOUT went high mid-word: unplugged or reset

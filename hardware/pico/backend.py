@@ -33,6 +33,8 @@ from dataclasses import replace
 from typing import Any
 
 from hardware.base import (
+    HX711_CODE_MAX,
+    HX711_CODE_MIN,
     N_CHANNELS,
     ChannelHealth,
     LoadCellFrame,
@@ -47,8 +49,6 @@ from station.core.geometry import CHANNELS
 
 log = logging.getLogger(__name__)
 
-CODE_MAX = 0x7FFFFF
-CODE_MIN = -0x800000
 #: USB ids of a board running MicroPython (Raspberry Pi's vendor id, MicroPython's product id).
 USB_VID, USB_PID = 0x2E8A, 0x0005
 
@@ -257,7 +257,7 @@ class PicoLoadCellSource(LoadCellSource):
         t_ns = self.clock.to_host_ns(board_us)
         values = unpack_words(words).tolist()
         invalid = 0
-        if not_ready or pattern or CODE_MAX in values or CODE_MIN in values or self._any_dead:
+        if not_ready or pattern or HX711_CODE_MAX in values or HX711_CODE_MIN in values or self._any_dead:
             invalid = self._channel_faults(values, not_ready, pattern)
         else:
             self._last_good = values  # the common case, 80 times a second: nothing to count
@@ -294,7 +294,7 @@ class PicoLoadCellSource(LoadCellSource):
                 invalid |= 1 << c
                 continue
             v = values[c]
-            if v in (CODE_MAX, CODE_MIN):
+            if v in (HX711_CODE_MAX, HX711_CODE_MIN):
                 h.saturated += 1
                 h.last_error = (
                     f"load cell {CHANNELS[c]} is out of range: the cell is overloaded or its "

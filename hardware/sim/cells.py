@@ -24,13 +24,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from hardware.base import HX711_CODE_MAX, HX711_CODE_MIN
 from station.core.calibration import NOMINAL_COUNTS_PER_N, Calibration
 from station.core.geometry import CHANNELS, Geometry
 
 N_CH = len(CHANNELS)
 #: HX711 out-of-range codes (two's complement 24 bit).
-CODE_MAX = 0x7FFFFF
-CODE_MIN = -0x800000
 #: All ones on the wire (DOUT stuck high), read as a signed 24-bit value.
 CODE_ALL_ONES = -1
 
@@ -184,8 +183,8 @@ class SimCells:
         if self.noise_sd_counts > 0:
             ideal = ideal + rng.standard_normal(loads.shape) * self.noise_sd_counts
         codes = np.rint(ideal)
-        saturated = (codes >= CODE_MAX) | (codes <= CODE_MIN)
-        counts = np.clip(codes, CODE_MIN, CODE_MAX).astype(np.int64)
+        saturated = (codes >= HX711_CODE_MAX) | (codes <= HX711_CODE_MIN)
+        counts = np.clip(codes, HX711_CODE_MIN, HX711_CODE_MAX).astype(np.int64)
         spikes = np.zeros(loads.shape, dtype=bool)
         if self.spike_prob > 0:
             n_spikes = rng.binomial(loads.size, self.spike_prob)

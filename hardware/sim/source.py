@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from hardware.base import ChannelHealth, LoadCellFrame, LoadCellSource
+from hardware.base import HX711_CODE_MAX, ChannelHealth, LoadCellFrame, LoadCellSource
 from hardware.sim.athlete import (
     DT,
     SIM_PROTOCOLS,
@@ -34,7 +34,7 @@ from hardware.sim.athlete import (
     minjerk,
     upsample,
 )
-from hardware.sim.cells import CODE_ALL_ONES, CODE_MAX, N_CH, SimCells, split_loads
+from hardware.sim.cells import CODE_ALL_ONES, N_CH, SimCells, split_loads
 from hardware.sim.sway import SwayNoise
 from hardware.sim.trial import (
     FAULT_KINDS,
@@ -584,7 +584,7 @@ class SimLoadCellSource(LoadCellSource):
                     h.last_error = f"{CHANNELS[c]}: HX711 never ready (DOUT stuck high); check its wiring"
                     bad = True
                 elif fault.kind == "saturated":
-                    row[c] = CODE_MAX
+                    row[c] = HX711_CODE_MAX
                     h.saturated += 1
                     h.last_error = f"{CHANNELS[c]}: reading out of range (0x7FFFFF)"
                     bad = True

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from hardware.base import HX711_CODE_MAX
 from hardware.sim.athlete import (
     FOOT,
     NEEDS_LEG,
@@ -29,7 +30,7 @@ from hardware.sim.athlete import (
     build_motion,
     scenario_for,
 )
-from hardware.sim.cells import CODE_ALL_ONES, CODE_MAX, SimCells, split_loads
+from hardware.sim.cells import CODE_ALL_ONES, SimCells, split_loads
 from station.core.calibration import Calibration
 from station.core.errors import InputError
 from station.core.geometry import CHANNELS, Geometry
@@ -393,7 +394,7 @@ def apply_faults(t_s: np.ndarray, counts: np.ndarray, bad: np.ndarray, faults: l
             counts[m, c] = CODE_ALL_ONES
             bad[m, c] = True
         elif kind == "saturated":
-            counts[m, c] = CODE_MAX
+            counts[m, c] = HX711_CODE_MAX
             bad[m, c] = True
         elif kind == "spikes":
             hit = m & (rng.random(len(t_s)) < SPIKE_BURST_FRACTION)

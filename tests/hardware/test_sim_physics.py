@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hardware.base import HX711_CODE_MAX
 from hardware.sim import SimCells, simulate_trial, split_loads
-from hardware.sim.cells import CODE_MAX
 from station.core.errors import InputError
 from station.core.geometry import PLATES, Geometry, PlateGeometry, cop_from_cells
 
@@ -364,11 +364,11 @@ def test_bad_arguments_are_refused_with_a_reason():
 def test_saturation_and_spikes_are_flagged_and_held():
     base = SimCells.random(1)
     offsets = base.offsets_counts.copy()
-    offsets[0] = CODE_MAX - 200_000  # left_fl saturates above ~100 N
+    offsets[0] = HX711_CODE_MAX - 200_000  # left_fl saturates above ~100 N
     cells = SimCells(offsets_counts=offsets, gains_counts_per_n=base.gains_counts_per_n,
                      noise_sd_counts=200.0, spike_prob=2e-3)
     trial = simulate_trial("single_leg_squat", seed=2, cells=cells, reps=2)
-    sat = trial.counts[:, 0] == CODE_MAX
+    sat = trial.counts[:, 0] == HX711_CODE_MAX
     assert sat.any()
     assert np.all(trial.invalid[sat] & 1)
     # held: the newtons of a flagged read repeat the last valid one
