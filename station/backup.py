@@ -11,10 +11,19 @@ transaction). Nothing here depends on the schema.
 
 Each copy is checked with ``PRAGMA integrity_check``, converted to a single
 self-contained file (``journal_mode=DELETE``), fsync'ed and only then renamed to its
-final name ``station-YYYYmmddTHHMMSSZ.sqlite3`` (UTC), so a power cut leaves either a
-whole backup or a ``.partial`` file that the next run removes.
+final name ``station-NNNNNN-YYYYmmddTHHMMSSZ.sqlite3``, so a power cut leaves either a
+whole backup or a ``.partial`` file that the next run removes. ``NNNNNN`` is a sequence
+number, one more than the highest in the folder; the time (UTC, from the clock) is only
+a label for people and for grouping by day.
 
-Rotation keeps the newest backup of each of the ``keep`` most recent days that have one.
+Rotation walks the backups newest first *by sequence number* and keeps the first one of
+each day label it meets, for ``keep`` different days. Ordering by the wall clock instead
+would let a clock jump delete good backups: a backup made with the clock set back
+would look oldest and be rotated away at once, and after a clock that ran a year ahead
+is corrected, every correctly dated backup would look older than the wrong ones. The
+backup just made has the highest number, so it is never deleted. Names from before the
+sequence numbers (``station-YYYYmmddTHHMMSSZ[-N].sqlite3``) count as older than every
+numbered backup.
 
 Restore (``station restore FILE``) checks the backup, saves the current database as
 ``pre-restore-<time>.sqlite3`` beside the backups (not rotated: remove it by hand), then
@@ -42,7 +51,9 @@ from station.core.errors import ConflictError, InputError, NotFoundError, Storag
 ProgressFn = Callable[[int, int], None]
 
 BACKUP_DIR_NAME = "backups"
-_BACKUP_NAME = re.compile(r"^station-(\d{8})T(\d{6})Z(?:-(\d+))?\.sqlite3$")
+#: ``station-<sequence>-<UTC time>.sqlite3``; the older form without the sequence number
+#: (``station-<UTC time>[-<n>].sqlite3``) is still recognised, as older than any numbered one.
+_BACKUP_NAME = re.compile(r"^station-(?:(\d{6,})-)?(\d{8})T(\d{6})Z(?:-(\d+))?\.sqlite3$")
 _SQLITE_HEADER = b"SQLite format 3\x00"
 # Pages copied, and flushed to disk, per step: 1 MB with 4 KiB pages. Small flushes keep
 # the service's commits fast during a backup (bench/bench_pi.py: worst commit about the
@@ -80,32 +91,39 @@ def list_backups(backup_dir: Path) -> list[Path]:
     return sorted(found, key=_backup_sort_key)
 
 
-def _backup_sort_key(path: Path) -> tuple[str, str, int]:
+def _backup_sort_key(path: Path) -> tuple[int, str, str, int]:
+    """(sequence, day, time, same-second counter): the sequence number first, so the order
+    is the order the backups were made in, whatever the clock said."""
     m = _BACKUP_NAME.match(path.name)
     assert m is not None
-    return m.group(1), m.group(2), int(m.group(3) or 0)
+    return int(m.group(1) or 0), m.group(2), m.group(3), int(m.group(4) or 0)
+
+
+def _day_of(path: Path) -> str:
+    return _backup_sort_key(path)[1]
 
 
 def rotate_backups(backup_dir: Path, *, keep: int) -> list[Path]:
-    """Keep the newest backup of each of the ``keep`` most recent days; delete the rest.
+    """Keep the newest backup (by sequence number) of each of ``keep`` days; delete the rest.
 
-    Only files named like our backups are touched; ``pre-restore-*`` copies and anything
-    else in the directory are left alone. Returns the deleted paths.
+    Newest first by sequence number, the first backup met of each day label is kept
+    until ``keep`` days are kept; the newest backup is therefore always kept, whatever
+    the clock said when it or the others were made (see the module docstring). Only
+    files named like our backups are touched; ``pre-restore-*`` copies and anything else
+    in the directory are left alone. Returns the deleted paths.
     """
     if keep < 1:
         raise InputError(f"keep must be at least 1, got {keep}")
-    newest_per_day: dict[str, Path] = {}
-    backups = list_backups(backup_dir)
-    for path in backups:  # oldest first, so the last one of a day wins
-        newest_per_day[_backup_sort_key(path)[0]] = path
-    kept_days = sorted(newest_per_day)[-keep:]
-    kept = {newest_per_day[day] for day in kept_days}
+    kept_days: set[str] = set()
     removed = []
-    for path in backups:
-        if path not in kept:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
+    for path in reversed(list_backups(backup_dir)):  # newest first
+        day = _day_of(path)
+        if day not in kept_days and len(kept_days) < keep:
+            kept_days.add(day)
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return sorted(removed, key=_backup_sort_key)
 
 
 def check_integrity(path: Path) -> None:
@@ -136,13 +154,12 @@ def check_integrity(path: Path) -> None:
 
 
 def _new_backup_path(backup_dir: Path, now: datetime) -> Path:
+    """The next backup's name: one more than the highest sequence number in the folder
+    (called under the folder's lock, so two backups never share a number)."""
+    existing = list_backups(backup_dir)
+    seq = (_backup_sort_key(existing[-1])[0] if existing else 0) + 1
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = backup_dir / f"station-{stamp}.sqlite3"
-    n = 1
-    while path.exists():  # two backups within one second
-        n += 1
-        path = backup_dir / f"station-{stamp}-{n}.sqlite3"
-    return path
+    return backup_dir / f"station-{seq:06d}-{stamp}.sqlite3"
 
 
 def _db_bytes(db_path: Path) -> int:
@@ -334,10 +351,12 @@ def _backup_locked(
         partial.unlink(missing_ok=True)
         raise
     _match_owner(final, backup_dir.parent if backup_dir.parent.exists() else backup_dir)
+    size = final.stat().st_size
     removed = rotate_backups(backup_dir, keep=keep) if keep is not None else []
+    assert final not in removed  # the newest backup is never rotated away
     return BackupResult(
         path=final,
-        size_bytes=final.stat().st_size,
+        size_bytes=size,
         pages=pages,
         seconds=time.perf_counter() - t0,
         removed=removed,

@@ -156,3 +156,45 @@ def test_one_backup_at_a_time_per_folder(tmp_path):
             backup_database(db, out)
     assert list_backups(out) == []
     assert len(list_backups(backup_database(db, out).path.parent)) == 1
+
+
+def test_a_backup_made_with_the_clock_set_back_is_kept(tmp_path):
+    """Issue 19 (5): the clock set back a month made the new backup look oldest; rotation
+    deleted it at once and backup_database raised FileNotFoundError on it."""
+    db = _small_db(tmp_path / "station.sqlite3")
+    out = tmp_path / "backups"
+    day0 = datetime(2026, 11, 1, 2, 30, tzinfo=UTC)
+    for d in range(4):
+        backup_database(db, out, keep=3, now=day0 + timedelta(days=d))
+    set_back = backup_database(db, out, keep=3, now=day0 - timedelta(days=30))
+    assert set_back.path.is_file() and set_back.path not in set_back.removed
+    assert list_backups(out)[-1] == set_back.path  # the newest, whatever its date says
+    check_integrity(set_back.path)
+    # the next backups (clock still wrong, or right again) keep it among the newest days
+    again = backup_database(db, out, keep=3, now=day0 - timedelta(days=29))
+    assert set_back.path.is_file() and again.path.is_file()
+
+
+def test_correctly_dated_backups_survive_a_corrected_year_ahead_clock(tmp_path):
+    """Issue 19 (5): after a clock that ran a year ahead was corrected, every correctly
+    dated backup was deleted because the wrong ones looked newer."""
+    db = _small_db(tmp_path / "station.sqlite3")
+    out = tmp_path / "backups"
+    day0 = datetime(2026, 11, 1, 2, 30, tzinfo=UTC)
+    ahead = [backup_database(db, out, keep=3, now=day0 + timedelta(days=365 + d)).path for d in range(3)]
+    right = [backup_database(db, out, keep=3, now=day0 + timedelta(days=d)).path for d in range(3)]
+    assert list_backups(out) == right  # the three newest days by order made, all correctly dated
+    assert not any(p.exists() for p in ahead)
+
+
+def test_rotation_orders_legacy_names_before_numbered_ones(tmp_path):
+    """Backups named before the sequence numbers (time only) count as older than any
+    numbered backup, whatever their dates."""
+    db = _small_db(tmp_path / "station.sqlite3")
+    out = tmp_path / "backups"
+    out.mkdir()
+    legacy = out / "station-20301231T000000Z.sqlite3"  # a far-future date from a wrong clock
+    legacy.write_bytes(db.read_bytes())
+    new = backup_database(db, out, keep=1, now=datetime(2026, 11, 1, tzinfo=UTC))
+    assert new.path.name.startswith("station-000001-20261101T")
+    assert new.removed == [legacy] and list_backups(out) == [new.path]

@@ -87,3 +87,20 @@ def test_bad_input_exits_2_with_a_reason(tmp_path, data_dir, capsys, monkeypatch
     assert main(["backup", "--data-dir", str(tmp_path / "nothing-here")]) == 1
     err = capsys.readouterr().err
     assert "there is no database" in err and "--data-dir" in err
+
+
+def test_backup_command_keeps_its_backup_after_a_clock_jump(tmp_path, data_dir):
+    """Issue 19 (5): with backups dated a year ahead in the folder (a clock that was wrong),
+    ``station backup --keep 1`` rotated its own new backup away and died with a
+    FileNotFoundError traceback."""
+    dest = data_dir / "backups"
+    dest.mkdir()
+    db = data_dir / "station.sqlite3"
+    for name in ("station-20991231T020000Z.sqlite3", "station-000007-20991230T020000Z.sqlite3"):
+        (dest / name).write_bytes(db.read_bytes())
+    done = station("backup", "--data-dir", str(data_dir), "--keep", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    [backup] = list_backups(dest)
+    assert backup.name.startswith("station-000008-") and "Backup written:" in done.stdout
+    assert "Removed 2 older backup(s)" in done.stdout
