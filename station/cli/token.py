@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def create(args: argparse.Namespace) -> int:
-    store = open_store(args.data_dir, create=True)
+    # Never create the database here: a wrong --data-dir would get an empty database
+    # with a token nobody's station reads (the service creates it at its first start).
+    store = open_store(args.data_dir)
     try:
         secret, row = store.create_token(name=args.name, role=args.role, actor=_actor())
     finally:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import websockets
 
+from station.storage import Store
 from station.testing.service import ROOT, running_service
 
 pytestmark = pytest.mark.slow
@@ -29,6 +30,7 @@ def token_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_tokens_hashed_refused_when_bad_and_never_logged(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    Store(data_dir / "station.sqlite3").close()  # the service makes it at its first start
     made = {name: token_cli(data_dir, "create", name, "--role", role)
             for name, role in (("coach-tab", "coach"), ("boss", "admin"), ("old-tab", "coach"))}
     for p in made.values():
