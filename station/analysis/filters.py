@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from station.core.errors import InputError
+
 #: Cut-off of the sway low-pass (Hz) unless the sample rate forces a lower one.
 DEFAULT_CUTOFF_HZ = 10.0
 #: Butterworth design order (applied forward and backward, so zero phase lag).
@@ -16,6 +18,25 @@ FILTER_ORDER = 4
 #: Relative deviation of a sample interval from the median above which the
 #: timestamps count as irregular and the signal is resampled before filtering.
 IRREGULAR_TOLERANCE = 0.05
+#: The uniform grid may hold at most this many times the input's samples (plus
+#: :data:`MIN_RESAMPLED_LENGTH`). Gaps in a real recording (dropped frames, a paused
+#: reader) stay far below it; a grid longer than this would be mostly invented samples,
+#: and one bad timestamp (1e9 s) would otherwise ask for 1e11 of them: bounded work for
+#: any input.
+MAX_RESAMPLE_FACTOR = 10
+MIN_RESAMPLED_LENGTH = 10_000
+
+
+class TimestampGapError(InputError):
+    """The timestamps span far more time than their count allows (a bad timestamp).
+
+    ``index`` is the sample after the largest gap (0-based), so a reader that knows
+    where its samples came from can name the line.
+    """
+
+    def __init__(self, message: str, *, index: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.index = index
 
 
 def sample_rate_hz(t_s: np.ndarray) -> float:
@@ -76,6 +97,11 @@ def resample_uniform(
     t_uniform_s : (M,) uniform grid within [t_s[0], t_s[-1]].
     x_uniform : (M, ...) interpolated signal.
 
+    Raises
+    ------
+    TimestampGapError
+        The grid would exceed :func:`resampled_length`'s cap (a bad timestamp).
+
     Notes
     -----
     Linear interpolation is exact for the piecewise-linear reconstruction and adds no
@@ -83,13 +109,48 @@ def resample_uniform(
     """
     t = np.asarray(t_s, dtype=float)
     xs = np.asarray(x, dtype=float)
-    n = int(np.floor((t[-1] - t[0]) * fs_hz + 1e-9)) + 1
+    n = resampled_length(t, fs_hz=fs_hz)
     grid = t[0] + np.arange(n) / fs_hz
     flat = xs.reshape(len(t), -1)
     out = np.empty((n, flat.shape[1]))
     for j in range(flat.shape[1]):
         out[:, j] = np.interp(grid, t, flat[:, j])
     return grid, out.reshape((n, *xs.shape[1:]))
+
+
+def resampled_length(t_s: np.ndarray, *, fs_hz: float) -> int:
+    """Samples of the uniform grid over ``t_s`` at ``fs_hz``, checked against the cap.
+
+    Parameters
+    ----------
+    t_s : (N,) increasing timestamps, seconds.
+    fs_hz : rate of the grid, Hz.
+
+    Returns
+    -------
+    int
+        M = floor((t_s[-1] - t_s[0]) * fs_hz) + 1.
+
+    Raises
+    ------
+    TimestampGapError
+        M exceeds N * :data:`MAX_RESAMPLE_FACTOR` + :data:`MIN_RESAMPLED_LENGTH`; the
+        message names the largest gap and ``index`` the sample after it. Checked
+        before anything is allocated.
+    """
+    t = np.asarray(t_s, dtype=float)
+    span_s = float(t[-1] - t[0])
+    cap = len(t) * MAX_RESAMPLE_FACTOR + MIN_RESAMPLED_LENGTH
+    if not np.isfinite(span_s) or not np.isfinite(fs_hz) or span_s * fs_hz >= cap:
+        gaps_s = np.diff(t)
+        k = int(np.argmax(gaps_s)) + 1 if len(gaps_s) else 0
+        raise TimestampGapError(
+            f"the timestamps span {span_s:.6g} s for {len(t)} samples at {fs_hz:.4g} Hz; the largest gap, "
+            f"{float(gaps_s[k - 1]) if k else 0.0:.6g} s, ends at t = {float(t[k]):.6g} s",
+            index=k,
+            hint="A timestamp is wrong: check the time column around that sample.",
+        )
+    return int(np.floor(span_s * fs_hz + 1e-9)) + 1
 
 
 def butter_lowpass(

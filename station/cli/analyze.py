@@ -50,6 +50,7 @@ def _plates(text: str | None) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     from station.analysis import analyze_corner_loads, analyze_plates
+    from station.analysis.filters import TimestampGapError
 
     if args.protocol not in PROTOCOL_NAMES:
         raise InputError(f"unknown protocol {args.protocol!r}", hint=f"Use one of: {', '.join(PROTOCOL_NAMES)}.")
@@ -82,10 +83,15 @@ def run(args: argparse.Namespace) -> int:
                 f"only {rec.t_s[-1] - rec.t_s[0]:.3f} s of data (rows {first}-{last}); the analysis needs at least 1 s",
                 line=last, column=1, hint="Record a longer trial.",
             )
-        result = analyze_corner_loads(
-            rec.t_s, rec.loads_n, geometry=geometry, protocol=args.protocol,
-            leg=args.leg, body_mass_kg=args.body_mass,
-        )
+        try:
+            result = analyze_corner_loads(
+                rec.t_s, rec.loads_n, geometry=geometry, protocol=args.protocol,
+                leg=args.leg, body_mass_kg=args.body_mass,
+            )
+        except TimestampGapError as exc:  # name the file's line of the sample after the gap
+            first = rec.data_lines[0] if rec.data_lines else None
+            line = None if first is None else first + exc.index
+            raise InputError(exc.message, line=line, column=1 if line else None, hint=exc.hint) from None
     print(f"analysed {n} frames in {time.perf_counter() - t0:.2f} s", file=sys.stderr, flush=True)
     try:
         print(json.dumps(result, indent=2) if args.json else summary(result), flush=True)

@@ -106,6 +106,45 @@ def test_station_analyze_in_a_real_process_never_prints_a_traceback(tmp_path: Pa
     assert any(line.startswith("error: ") for line in proc.stderr.splitlines()), proc.stderr
 
 
+def _limited_memory(limit_bytes: int) -> Any:
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+    return apply
+
+
+@pytest.mark.parametrize("offset_s", [1e5, 1e7, 1e9])
+def test_station_analyze_on_one_wild_timestamp_does_bounded_work(tmp_path: Path, offset_s: float) -> None:
+    """Issue 19 (9): the last of 914 timestamps off by 1e5-1e9 s made the analysis
+    resample the whole span to 80 Hz (1.6 GB at 1e5 s, OOM-killed at 1e7 s, a MemoryError
+    traceback at 1e9 s). Now: exit 2 naming the line, in the memory of a normal run."""
+    rng = np.random.default_rng(7)
+    t = np.arange(914) / 80.0 + rng.normal(0.0, 0.0005, 914)  # jitter: the resampling path
+    t[-1] += offset_s
+    path = tmp_path / "wild.csv"
+    path.write_text(HEADER + "\n" + "".join(f"{v:.6f}" + ",150.0" * 8 + "\n" for v in t), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "station", "analyze", str(path), "--protocol", "bilateral_stance"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          preexec_fn=_limited_memory(1_000_000_000))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert "error: line 915, column 1:" in proc.stderr and "timestamp" in proc.stderr, proc.stderr
+
+
+def test_station_token_create_without_a_database_creates_nothing(tmp_path: Path) -> None:
+    """Issue 19 (11): `station token create` in a folder with no database created an
+    empty database (a token no station reads) and exited 0."""
+    data_dir = tmp_path / "not-the-station"
+    proc = subprocess.run([sys.executable, "-m", "station", "token", "--data-dir", str(data_dir), "create", "tab",
+                           "--role", "coach"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr
+    assert "no station database" in proc.stderr and "--data-dir" in proc.stderr
+    assert not proc.stdout.strip(), "a secret was printed"
+    assert not data_dir.exists() or not any(data_dir.iterdir())
+
+
 # -- every route, bad requests -------------------------------------------------------------
 
 BAD_IDS = ["abc", "0", "-1", "99999999999999999999999", "1.5", "%00", "..%2f..%2fetc%2fpasswd"]
