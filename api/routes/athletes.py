@@ -5,21 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api import API_PREFIX
 from api.auth import Principal
 from api.deps import audit, get_store, require_role
-from api.routes.common import MAX_ID, MAX_PAGE, Page
+from api.routes.common import MAX_PAGE, Page, PathId, WholeNumber
 from station.core.physics import G_M_S2
+from station.storage.base import check_text
 
 router = APIRouter(prefix=API_PREFIX, tags=["athletes"], dependencies=[Depends(require_role("coach"))])
 
 Coach = Annotated[Principal, Depends(require_role("coach"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 StoreDep = Annotated[Any, Depends(get_store)]
-AthleteId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AthleteId = PathId
 
 
 def with_body_weight(athlete: dict[str, Any]) -> dict[str, Any]:
@@ -41,6 +42,11 @@ class AthleteFields(BaseModel):
     dominant_leg: Literal["left", "right"] | None = None
     notes: str | None = Field(default=None, max_length=2000)
 
+    @field_validator("notes")
+    @classmethod
+    def _notes_text(cls, v: str | None) -> str | None:
+        return None if v is None else check_text("notes", v, multiline=True)
+
     @field_validator("birth_year")
     @classmethod
     def _not_future(cls, v: int | None) -> int | None:
@@ -52,17 +58,27 @@ class AthleteFields(BaseModel):
 class AthleteCreate(AthleteFields):
     name: str = Field(min_length=1, max_length=100)
 
+    @field_validator("name")
+    @classmethod
+    def _name_text(cls, v: str) -> str:
+        return check_text("name", v)
+
 
 class AthleteUpdate(AthleteFields):
     name: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("name")
+    @classmethod
+    def _name_text(cls, v: str | None) -> str | None:
+        return None if v is None else check_text("name", v)
 
 
 @router.get("/athletes", summary="List or search athletes (by name)")
 async def list_athletes(  # one indexed query from the read pool: on the event loop (see trials.py)
     store: StoreDep,
     q: Annotated[str | None, Query(max_length=100, description="part of the name")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[WholeNumber, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[WholeNumber, Query(ge=0, le=10**9)] = 0,
 ) -> Page:
     items, total = store.list_athletes(q=q or None, limit=limit, offset=offset)
     return Page(items=[with_body_weight(a) for a in items], total=total, limit=limit, offset=offset)

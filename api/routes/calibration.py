@@ -13,13 +13,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import API_PREFIX
 from api.auth import Principal
 from api.deps import audit, get_calibration_service, get_store, require_role
-from api.routes.common import MAX_ID
+from api.routes.common import PathId
 from station.calibration_service import CalibrationService
 
 router = APIRouter(prefix=API_PREFIX, tags=["calibration"], dependencies=[Depends(require_role("admin"))])
@@ -29,7 +28,7 @@ StoreDep = Annotated[Any, Depends(get_store)]
 
 
 ServiceDep = Annotated[CalibrationService, Depends(get_calibration_service)]
-CalibrationId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+CalibrationId = PathId
 
 
 class StartBody(BaseModel):

@@ -13,19 +13,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from api import API_PREFIX
 from api.deps import get_settings, get_store, require_role
-from api.routes.common import MAX_ID
+from api.routes.common import PathId
 from station.core.config import Settings
 from station.core.errors import NotFoundError
 
 router = APIRouter(prefix=API_PREFIX, tags=["exports"], dependencies=[Depends(require_role("coach"))])
 
 StoreDep = Annotated[Any, Depends(get_store)]
-TrialId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+TrialId = PathId
 
 
 def _export(store: Any, trial_id: int, fmt: str) -> bytes:

@@ -4,25 +4,24 @@ soft delete (admin), recompute."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Response
-from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import API_PREFIX
 from api.auth import Principal
 from api.deps import audit, get_recorder, get_station, get_store, require_role
-from api.routes.common import MAX_ID, MAX_PAGE, Page
+from api.routes.common import MAX_ID, MAX_PAGE, Page, PathId, WholeNumber
 from station.analysis.plot import COP_SERIES, CopName, trial_plot
 from station.core.calibration import Calibration
 from station.core.errors import InputError
 from station.core.protocols import PROTOCOL_NAMES, PROTOCOLS
 from station.export.common import trial_loads
 from station.runtime import Station
+from station.storage.trials import iso_bound
 from station.video_sync import video_offset_s
 
 router = APIRouter(prefix=API_PREFIX, tags=["trials"], dependencies=[Depends(require_role("coach"))])
@@ -30,8 +29,8 @@ router = APIRouter(prefix=API_PREFIX, tags=["trials"], dependencies=[Depends(req
 Coach = Annotated[Principal, Depends(require_role("coach"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 StoreDep = Annotated[Any, Depends(get_store)]
-TrialId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
-AthleteId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+TrialId = PathId
+AthleteId = PathId
 ProtocolName = Literal[PROTOCOL_NAMES]  # type: ignore[valid-type]
 Leg = Literal["left", "right"]
 Status = Literal["recording", "analysing", "saved", "aborted", "failed", "interrupted"]
@@ -41,17 +40,6 @@ MetricPath = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[A-Za
 #: The limb symmetry index this API reports (one of many in the literature; stated here
 #: and in every response): 100 * |L - R| / ((L + R) / 2), in percent, 0 = symmetric.
 LSI_FORMULA = "100 * |L - R| / ((L + R) / 2)"
-
-
-def _when(value: str | None, name: str) -> dt.datetime | None:
-    """Parse a date filter (the store parses again and keeps its own day semantics)."""
-    if value is None:
-        return None
-    try:
-        d = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{name} must be an ISO date or time such as 2026-01-31, got {value!r}") from None
-    return d if d.tzinfo is not None else d.replace(tzinfo=dt.UTC)
 
 
 DateQuery = Annotated[str | None, Query(max_length=40, description="ISO date or time (UTC if no zone)")]
@@ -66,17 +54,19 @@ DateQuery = Annotated[str | None, Query(max_length=40, description="ISO date or 
 @router.get("/trials", summary="List trials (filters: athlete, protocol, leg, status, date range)")
 async def list_trials(
     store: StoreDep,
-    athlete_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    athlete_id: Annotated[WholeNumber | None, Query(ge=1, le=MAX_ID)] = None,
     protocol: ProtocolName | None = None,
     leg: Leg | None = None,
     status: Status | None = None,
     since: DateQuery = None,
     until: DateQuery = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[WholeNumber, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[WholeNumber, Query(ge=0, le=10**9)] = 0,
 ) -> Page:
-    since_dt, until_dt = _when(since, "since"), _when(until, "until")
-    if since_dt is not None and until_dt is not None and since_dt > until_dt:
+    # Normalised to UTC strings of one form, clamped to the calendar (they compare as text).
+    since_utc = None if since is None else iso_bound(since, "since")
+    until_utc = None if until is None else iso_bound(until, "until")
+    if since_utc is not None and until_utc is not None and since_utc > until_utc:
         raise InputError("since must not be after until", hint="Swap the two dates.")
     items, total = store.list_trials(
         athlete_id=athlete_id,
@@ -271,7 +261,7 @@ def symmetry(
     store: StoreDep,
     protocol: ProtocolName,
     metric: MetricPath,
-    last: Annotated[int, Query(ge=1, le=50, description="average the last N trials of each leg")] = 1,
+    last: Annotated[WholeNumber, Query(ge=1, le=50, description="average the last N trials of each leg")] = 1,
 ) -> dict[str, Any]:
     if not PROTOCOLS[protocol].needs_leg:
         raise InputError(f"{protocol} is not a single-leg protocol; compare legs on single-leg protocols")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from station.core.errors import InputError, NotFoundError
-from station.storage.base import StoreBase, from_json, now_iso
+from station.storage.base import StoreBase, check_text, from_json, now_iso
 
 ATHLETE_FIELDS = ("name", "birth_year", "body_mass_kg", "dominant_leg", "notes")
 MAX_NAME = 200
@@ -35,7 +35,7 @@ def _clean_athlete(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             raise InputError("name must be a non-empty text")
         if len(name) > MAX_NAME:
             raise InputError(f"name is longer than {MAX_NAME} characters")
-        out["name"] = name.strip()
+        out["name"] = check_text("name", name.strip())
     if "birth_year" in fields:
         by = fields["birth_year"]
         this_year = _dt.date.today().year
@@ -56,7 +56,7 @@ def _clean_athlete(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         notes = fields["notes"]
         if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
             raise InputError(f"notes must be a text of at most {MAX_NOTES} characters")
-        out["notes"] = notes
+        out["notes"] = None if notes is None else check_text("notes", notes, multiline=True)
     return out
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import queue
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from station.core.errors import StorageError
+from station.core.errors import InputError, StorageError
 from station.storage.migrations import run_migrations
 
 
@@ -49,6 +50,25 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+#: Control characters (C0, DEL, C1) and the Unicode line/paragraph separators: never in a
+#: stored text; a NUL cut names short in SQLite's C API and the others break CSV exports,
+#: logs and the kiosk's layout. Newline and tab are allowed where a text may have lines.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_text(field: str, value: str, *, multiline: bool = False) -> str:
+    """``value`` if it holds no control character (``multiline``: newlines and tabs are
+    allowed), else :class:`InputError` naming ``field`` and the first one."""
+    m = (_CONTROL_MULTILINE if multiline else _CONTROL).search(value)
+    if m is not None:
+        raise InputError(
+            f"{field} must not contain control characters; found U+{ord(m.group()):04X} at position {m.start() + 1}",
+            hint="Remove the invisible character (it often comes from a copy and paste).",
+        )
+    return value
 
 
 def to_json(obj: Any) -> str:

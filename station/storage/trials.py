@@ -119,10 +119,10 @@ class TrialsMixin(AthletesMixin):
             raise InputError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
         if since is not None:
             where.append("t.started_at >= ?")
-            params.append(_iso_bound(since, "since"))
+            params.append(iso_bound(since, "since"))
         if until is not None:
             where.append("t.started_at < ?")
-            params.append(_iso_bound(until, "until", end=True))
+            params.append(iso_bound(until, "until", end=True))
         w = " AND ".join(where)
         total = self._one(f"SELECT count(*) AS n FROM trials t WHERE {w}", params)
         # The page's ids come from the partial indexes alone (migration 3): rows skipped
@@ -243,7 +243,34 @@ class TrialsMixin(AthletesMixin):
             f" FROM trials WHERE {where} ORDER BY started_at, id",
             params,
         )
-        return [r for r in rows if r["value"] is not None]
+        points = [r for r in rows if r["value"] is not None]
+        if not points:
+            self._check_metric_known(metric)
+        return points
+
+    def _check_metric_known(self, metric: str) -> None:
+        """Raise InputError when no stored trial has a number at ``metric`` (a misspelt or
+        made-up path), listing the paths the stored metrics do have. The analysis defines
+        the metrics, so the stored ones are the list; a station without analysed trials
+        cannot tell and accepts any path (its answer is simply empty)."""
+        known = self._one(
+            "SELECT 1 AS ok FROM trials WHERE metrics IS NOT NULL AND deleted_at IS NULL"
+            " AND json_type(metrics, ?) IN ('integer', 'real') LIMIT 1",
+            ("$." + metric,),
+        )
+        if known is not None:
+            return
+        paths = [r["path"] for r in self._rows(
+            "SELECT DISTINCT replace(substr(j.fullkey, 3), '\"', '') AS path FROM"
+            " (SELECT metrics FROM trials WHERE metrics IS NOT NULL AND deleted_at IS NULL ORDER BY id DESC LIMIT 50) t,"
+            " json_tree(t.metrics) j WHERE j.type IN ('integer', 'real') AND j.fullkey NOT LIKE '%[%'"
+            " ORDER BY path"
+        )]
+        if paths:
+            raise InputError(
+                f"no trial has a metric {metric!r}; the stored metrics are: {', '.join(paths)}",
+                hint="Pick one of the listed dotted paths (docs/analysis.md explains each).",
+            )
 
     # -- raw samples -----------------------------------------------------------------
     def append_samples(self, trial_id: int, t_ns: np.ndarray, counts: np.ndarray, invalid: np.ndarray) -> int:
@@ -331,16 +358,27 @@ class TrialsMixin(AthletesMixin):
         return None if row is None or row["first_t_ns"] is None else int(row["first_t_ns"])
 
 
-def _iso_bound(value: str, name: str, *, end: bool = False) -> str:
-    """Normalise a date or datetime filter to the stored ISO form (UTC)."""
+def iso_bound(value: str, name: str, *, end: bool = False) -> str:
+    """Normalise a date or datetime filter to the stored ISO form (UTC).
+
+    A plain date as an ``end`` bound includes that whole day. A bound whose UTC time
+    falls outside the calendar (``9999-12-31`` as an end, ``0001-01-01T00:00+01:00``)
+    is clamped to the calendar's first or last instant: it excludes nothing on that
+    side, which is what it asked for.
+    """
     from datetime import UTC, datetime, timedelta
 
+    text = str(value)
     try:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(f"{name} must be an ISO date or time such as 2026-01-31, got {value!r}") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    if end and len(str(value)) == 10:  # a plain date as 'until' includes that whole day
-        dt += timedelta(days=1)
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds")
+    try:
+        if end and len(text) == 10:  # a plain date as 'until' includes that whole day
+            dt += timedelta(days=1)
+        utc = dt.astimezone(UTC)
+    except OverflowError:
+        utc = (datetime.max if dt.year > 1 else datetime.min).replace(tzinfo=UTC)
+    return utc.isoformat(timespec="milliseconds")

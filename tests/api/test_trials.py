@@ -124,7 +124,11 @@ def test_symmetry_index(client: TestClient, tokens: Tokens, trials: dict[str, An
     # means: left 8, right 4 -> 100 * 4 / 6
     assert both["symmetry_index_pct"] == pytest.approx(100 * 4 / 6)
     assert both["left"]["n_trials"] == 2
-    none = client.get(f"/api/v1/athletes/{aid}/symmetry", params={**q, "metric": "sway.nothing"}, headers=tokens.coach_h).json()
+    # a metric no trial has is a mistake (issue 19, 10): 422 listing the stored ones
+    r = client.get(f"/api/v1/athletes/{aid}/symmetry", params={**q, "metric": "sway.nothing"}, headers=tokens.coach_h)
+    assert r.status_code == 422 and "sway.nothing" in r.json()["detail"]
+    none = client.get(f"/api/v1/athletes/{aid}/symmetry", params={**q, "protocol": "hop_and_stick"},
+                      headers=tokens.coach_h).json()  # a known metric, but no trials of that protocol
     assert none["symmetry_index_pct"] is None and none["note"]
     r = client.get(f"/api/v1/athletes/{aid}/symmetry", params={**q, "protocol": "bilateral_stance"}, headers=tokens.coach_h)
     assert r.status_code == 422 and "single-leg" in r.json()["detail"]
