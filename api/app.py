@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import install_log_redaction
-from api.errors import error_body, install_error_handlers
+from api.errors import install_error_handlers
+from api.middleware import AuthBeforeBody, BodySizeLimit
 from api.routes import (
     athletes,
     calibration,
@@ -46,73 +46,6 @@ ROUTE_MODULES = (health, protocols, athletes, trials, recording, live, exports, 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>Stance Station</title></head>
 <body><h1>Stance Station</h1><p>The kiosk page is not installed. The API is documented at
 <a href="/docs">/docs</a>.</p></body></html>"""
-
-
-class BodySizeLimit:
-    """Refuse request bodies above ``max_bytes`` with 413, by Content-Length or while
-    streaming, before any route reads them (an upload never fills memory or disk)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.max_bytes
-                except ValueError:
-                    too_big = False
-                if too_big:
-                    await self._refuse(send)
-                    return
-        seen = 0
-        started = False
-        refused = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen, refused
-            if refused:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    # Answer 413 now; the route sees a disconnected client and whatever
-                    # it answers is dropped.
-                    refused = True
-                    if not started:
-                        await self._refuse(send)
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if refused:
-                return
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        await self.app(scope, limited_receive, guarded_send)
-
-    async def _refuse(self, send: Send) -> None:
-        import json
-
-        body = json.dumps(
-            error_body(f"the request body is larger than {self.max_bytes} bytes", "Send a smaller file or body.")
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 def create_app(settings: Settings | None = None, *, station: Any = None) -> FastAPI:
@@ -147,6 +80,10 @@ def create_app(settings: Settings | None = None, *, station: Any = None) -> Fast
 
     install_error_handlers(app)
     install_log_redaction()  # WebSocket URLs carry ?token=... and uvicorn logs them
+    # The last added runs first: CORS, then the token check, then the size limit, so
+    # an unauthenticated body is never read at all (api/middleware.py).
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(AuthBeforeBody)
     if settings.cors_origins:  # closed by default: no CORS headers at all
         app.add_middleware(
             CORSMiddleware,
@@ -154,7 +91,6 @@ def create_app(settings: Settings | None = None, *, station: Any = None) -> Fast
             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
 
     for module in ROUTE_MODULES:
         app.include_router(module.router)

@@ -48,13 +48,24 @@ def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
     return out
 
 
+def station_error_response(exc: StationError) -> JSONResponse:
+    """The response for a station error: its status, ``{detail, hint}``, and the headers
+    its class calls for (``WWW-Authenticate`` on 401, ``Retry-After`` on 429). Used by
+    the exception handler and by middleware that answers before any route runs."""
+    headers: dict[str, str] = {}
+    retry_after = getattr(exc, "retry_after_s", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(int(retry_after))
+    elif isinstance(exc, AuthError):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(error_body(exc.message, exc.hint), status_code=exc.http_status, headers=headers or None)
+
+
 async def _station_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StationError)
-    status = exc.http_status
-    if status >= 500:
+    if exc.http_status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
-    return JSONResponse(error_body(exc.message, exc.hint), status_code=status, headers=headers)
+    return station_error_response(exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

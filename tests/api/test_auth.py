@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app, route_table
+from api.auth import FailedAuthLimiter
 from tests.api.conftest import Tokens, make_settings
 
 #: Routes anyone may call: they carry no athlete data.
@@ -59,6 +60,9 @@ def test_every_data_route_refuses_bad_credentials(client: TestClient, app: Any, 
         "revoked": tokens.h(tokens.revoked),
         "malformed": {"Authorization": f"Basic {tokens.admin}"},
     }[kind]
+    # every route in a row from one address: more failures than the limiter allows
+    # (tested on its own below), so this test gives its client a larger allowance
+    app.state.auth_limiter = FailedAuthLimiter(burst=10_000)
     checked = 0
     for method, path in http_routes(app):
         if (method, path) in PUBLIC:
@@ -157,3 +161,118 @@ def test_revocation_takes_effect_within_the_cache_time(client: TestClient, store
     time.sleep(deps.TOKEN_CACHE_S + 0.1)
     r = client.get("/api/v1/athletes", headers=tokens.coach_h)
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
+
+
+# -- issue 19 (12): the token and role are checked before the body is read ----------------
+
+
+def _asgi_request(app: Any, method: str, path: str, headers: dict[str, str], body: bytes,
+                  client: tuple[str, int] = ("10.0.0.5", 40000)) -> tuple[int, int]:
+    """Send one request straight to the ASGI app; return (status, body bytes the app read)."""
+    import asyncio
+
+    read = 0
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read, sent
+        if sent:
+            await asyncio.sleep(3600)  # the client waits for the answer
+        sent = True
+        read += len(body)
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "client": client,
+        "server": ("testserver", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in
+                    {**headers, "content-type": "application/json", "content-length": str(len(body))}.items()],
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 30))
+    return status, read
+
+
+def test_bodies_are_not_read_before_the_token_and_role_are_checked(app: Any, tokens: Tokens) -> None:
+    """An unauthenticated 15 MB JSON was parsed in full before the 401 (issue 19, 12)."""
+    app.state.auth_limiter = FailedAuthLimiter(burst=10_000)
+    body = b"[" + b"{}," * 1000 + b"{}]"
+    checked = 0
+    for method, path in http_routes(app):
+        if method in ("GET", "HEAD") or (method, path) in PUBLIC:
+            continue
+        url = concrete(path)
+        for headers in ({}, tokens.h("not-a-real-token-" + "x" * 20), tokens.h(tokens.revoked)):
+            status, read = _asgi_request(app, method, url, headers, body)
+            assert (status, read) == (401, 0), f"{method} {path}: {status}, read {read} bytes"
+        if _is_admin_route(method, path):
+            status, read = _asgi_request(app, method, url, tokens.coach_h, body)
+            assert (status, read) == (403, 0), f"{method} {path} as coach: {status}, read {read} bytes"
+        checked += 1
+    assert checked >= 15
+    # and an authorised caller's body is read as before (the route answers on it)
+    status, read = _asgi_request(app, "POST", "/api/v1/athletes", tokens.coach_h, b'{"name": "Read"}')
+    assert (status, read) == (201, 16)
+
+
+def test_json_bodies_have_their_own_smaller_limit(client: TestClient, tokens: Tokens) -> None:
+    from api.middleware import MAX_JSON_BYTES
+
+    notes = "n" * (MAX_JSON_BYTES + 10)
+    r = client.post("/api/v1/athletes", json={"name": "Big", "notes": notes}, headers=tokens.coach_h)
+    assert r.status_code == 413 and str(MAX_JSON_BYTES) in r.json()["detail"]
+    r = client.post("/api/v1/athletes", content=b'{"name": "x"}' + b" " * (MAX_JSON_BYTES + 1), headers=tokens.coach_h)
+    assert r.status_code == 413  # no content type: parsed as JSON, so limited as JSON
+
+
+# -- issue 19 (15): failed token attempts are rate-limited per client, logged in summary --
+
+
+def test_failed_tokens_are_rate_limited_per_client(app: Any, tokens: Tokens, caplog: pytest.LogCaptureFixture) -> None:
+    now = [1000.0]
+    limiter = app.state.auth_limiter = FailedAuthLimiter(burst=10, per_s=10 / 60, clock=lambda: now[0],
+                                                         log_interval_s=3600)
+    caplog.set_level(logging.WARNING, logger="api.auth")
+    guesser = TestClient(app, client=("10.0.0.66", 5000), raise_server_exceptions=False)
+    other = TestClient(app, client=("10.0.0.77", 5000), raise_server_exceptions=False)
+    codes = [guesser.get("/api/v1/athletes", headers=tokens.h(f"guess-{k:04d}-" + "x" * 30)).status_code
+             for k in range(50)]
+    assert codes == [401] * 10 + [429] * 40
+    r = guesser.get("/api/v1/athletes", headers=tokens.h("guess-again-" + "x" * 30))
+    assert r.status_code == 429 and r.json()["detail"] and r.json()["hint"]
+    assert 1 <= int(r.headers["retry-after"]) <= 6
+    # a blocked address's token is not checked at all; other addresses are unaffected
+    assert guesser.get("/api/v1/athletes", headers=tokens.coach_h).status_code == 429
+    assert other.get("/api/v1/athletes", headers=tokens.coach_h).status_code == 200
+    assert other.get("/api/v1/athletes", headers=tokens.h("wrong-" + "x" * 30)).status_code == 401
+    # the allowance refills: one attempt per 6 s
+    now[0] += 6.5
+    assert guesser.get("/api/v1/athletes", headers=tokens.coach_h).status_code == 200
+    assert guesser.get("/api/v1/athletes", headers=tokens.h("wrong-" + "x" * 30)).status_code == 401
+    assert guesser.get("/api/v1/athletes", headers=tokens.h("wrong-" + "x" * 30)).status_code == 429
+    # a body route answers 429 too, before reading the body
+    assert _asgi_request(app, "POST", "/api/v1/athletes", tokens.h("w" * 40), b"{}", client=("10.0.0.66", 1)) == (429, 0)
+    # the log: one line per client when it starts failing, then one summary for the interval
+    lines = [r.getMessage() for r in caplog.records if r.name == "api.auth"]
+    assert len(lines) == 2 and all("refused an unknown or revoked token from" in m for m in lines), lines
+    limiter.flush()
+    summary = [r.getMessage() for r in caplog.records if r.name == "api.auth"][2:]
+    assert len(summary) == 1, summary
+    assert "refused 12 unknown or revoked token(s) and 44 attempt(s) over the limit" in summary[0], summary
+    assert "10.0.0.66 (11 wrong, 44 limited)" in summary[0]
+
+
+def test_the_limiter_forgets_refilled_clients_and_stays_bounded() -> None:
+    now = [0.0]
+    limiter = FailedAuthLimiter(burst=2, per_s=1.0, max_clients=100, clock=lambda: now[0], log_interval_s=3600)
+    for k in range(1000):
+        limiter.failed(f"10.1.{k // 256}.{k % 256}")
+        now[0] += 0.01
+    assert len(limiter._buckets) <= 101
+    limiter.flush()

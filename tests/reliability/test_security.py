@@ -87,3 +87,24 @@ def test_tokens_hashed_refused_when_bad_and_never_logged(tmp_path: Path) -> None
     for name, secret in secrets.items():
         assert secret.encode() not in raw, f"the secret of {name} is in the database file"
     assert b"coach-tab" in raw  # the right file was searched: the token's name is there
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(resident now, peak resident) of a process, MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def test_an_unauthenticated_body_costs_the_server_no_memory(tmp_path: Path) -> None:
+    """Issue 19 (12): an unauthenticated 15 MB JSON of empty objects was parsed before
+    the token check: the service's peak memory grew by 374 MB (144 -> 518 MB here)."""
+    env = {"STATION_LOOPBACK_WITHOUT_TOKEN": "false"}
+    with running_service(tmp_path / "data", env=env) as svc:
+        assert svc.proc is not None
+        _, peak_before = _memory_mb(svc.proc.pid)
+        body = b"[" + b"{}," * 5_000_000 + b"{}]"
+        r = svc.http.post("/api/v1/athletes", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 401 and r.json()["hint"]
+        now, peak_after = _memory_mb(svc.proc.pid)
+        assert peak_after - peak_before < 20, f"peak memory {peak_before:.0f} -> {peak_after:.0f} MB"
+        assert svc.http.get("/healthz").status_code in (200, 503)
