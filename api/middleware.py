@@ -68,6 +68,12 @@ def _route_roles(app: Any) -> list[tuple[frozenset[str], re.Pattern[str], str]]:
     return out
 
 
+def _route_path(scope: Scope) -> str:
+    """The path the routes match: without the ``root_path`` a proxy may have set."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    return path[len(root):] if root and path.startswith(root) else path
+
+
 class AuthBeforeBody:
     """Refuse callers without the route's role before the app reads the body (see the
     module docstring)."""
@@ -79,14 +85,14 @@ class AuthBeforeBody:
     def _role_for(self, scope: Scope) -> str | None:
         if self._roles is None:
             self._roles = _route_roles(scope["app"])
-        method, path = scope["method"], scope["path"]
+        method, path = scope["method"], _route_path(scope)
         for methods, regex, role in self._roles:
             if method in methods and regex.match(path):
                 return role
         return None  # public, or no such route (the app answers 404/405 without reading)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _BODYLESS or not scope["path"].startswith(API_PREFIX):
+        if scope["type"] != "http" or scope["method"] in _BODYLESS or not _route_path(scope).startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
         role = self._role_for(scope)
