@@ -59,6 +59,10 @@ class TrialSamples:
     def flush(self, store: Store, trial_id: int) -> int:
         """Write the frames not yet in the database as one chunk; return the frames written in all."""
         total = len(self)
+        if self.written > total:  # the trial's end was found after later frames were written
+            assert self.last_t_ns is not None
+            store.truncate_samples(trial_id, end_t_ns=self.last_t_ns)
+            self.written = total
         if total > self.written:
             t = self.t_ns()[self.written:]
             c = np.concatenate(self.counts_parts)[self.written:]

@@ -300,6 +300,40 @@ class TrialsMixin(AthletesMixin):
                 conn.execute("UPDATE trials SET n_samples = n_samples + ? WHERE id = ?", (n, trial_id))
         return n
 
+    def truncate_samples(self, trial_id: int, *, end_t_ns: int) -> int:
+        """Drop the stored frames after ``end_t_ns`` (a trial whose end was found after some
+        later frames were already written); return the frames dropped.
+
+        One transaction: chunks wholly after the end go, the chunk holding the end is
+        rewritten with its frames up to it, and ``n_samples`` follows.
+        """
+        with self._lock:
+            row = self._trial_row(trial_id, include_deleted=True)
+            if row["status"] != "recording":
+                raise ConflictError(f"trial {trial_id} is {row['status']}; its samples are final")
+            with self._tx() as conn:
+                dropped = 0
+                stale = conn.execute(
+                    "SELECT chunk, n, first_t_ns, data, sha256 FROM sample_chunks"
+                    " WHERE trial_id = ? AND last_t_ns > ? ORDER BY chunk", (trial_id, int(end_t_ns)),
+                ).fetchall()
+                for chunk, n, first_t_ns, data, sha in stale:
+                    if first_t_ns > end_t_ns:
+                        conn.execute("DELETE FROM sample_chunks WHERE trial_id = ? AND chunk = ?", (trial_id, chunk))
+                        dropped += int(n)
+                        continue
+                    t, c, inv = codec.decode(data, sha, where=f"trial {trial_id}: sample chunk {chunk}")
+                    keep = int(np.searchsorted(t, end_t_ns, side="right"))
+                    blob, new_sha = codec.encode(t[:keep], c[:keep], inv[:keep])
+                    conn.execute(
+                        "UPDATE sample_chunks SET n = ?, last_t_ns = ?, data = ?, sha256 = ?"
+                        " WHERE trial_id = ? AND chunk = ?",
+                        (keep, int(t[keep - 1]), blob, new_sha, trial_id, chunk),
+                    )
+                    dropped += len(t) - keep
+                conn.execute("UPDATE trials SET n_samples = n_samples - ? WHERE id = ?", (dropped, trial_id))
+        return dropped
+
     def load_samples(self, trial_id: int, *, include_deleted: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All raw frames of a trial ``(t_ns (N,), counts (N, 8), invalid (N,))``, checksums verified."""
         self._trial_row(trial_id, include_deleted=include_deleted)

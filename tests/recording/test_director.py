@@ -116,3 +116,22 @@ def test_the_recorder_does_not_know_the_simulator() -> None:
     sources = "".join(p.read_text() for p in Path(recording.__file__).parent.glob("*.py"))
     for word in ("set_scenario", "from hardware.sim", "import hardware.sim", "hasattr(", "getattr("):
         assert word not in sources, word
+
+
+def test_the_stored_samples_are_the_analysed_ones(tmp_path: Path) -> None:
+    """A squat set ends at the last rep's end, found a little after the fact: frames written
+    meanwhile must leave the database too, or an export (and a recompute) sees more than the
+    stored analysis did. Paced at 80 Hz and written at every read, as on a station."""
+    settings = Settings(data_dir=tmp_path / "data", hardware="sim", camera="none", sim_seed=5)
+    st = Station(settings, source=SimLoadCellSource(seed=5, rate_hz=80.0, paced=True), camera=False)
+    st.start()
+    try:
+        assert st.recorder is not None
+        st.recorder.flush_interval_s = 0.0  # write every read, so frames past the end are stored
+        trial = _record(st, "single_leg_squat", "right", reps=1)
+        rec = trial["metrics"]["recording"]
+        assert rec["end_reason"] == "1 repetitions done"
+        assert trial["n_samples"] == rec["frames"]
+        assert _duration_s(st, trial) == pytest.approx(rec["duration_s"], abs=1e-9)
+    finally:
+        st.stop()

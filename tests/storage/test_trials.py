@@ -160,3 +160,21 @@ def test_metrics_with_nan_and_numpy_are_stored_as_json(fresh_db: Store, athlete:
     m = {"a": np.float64(1.5), "b": float("nan"), "c": np.arange(3), "d": {"e": np.int32(4)}}
     out = fresh_db.finish_trial(t["id"], status="saved", metrics=m)["metrics"]
     assert out == {"a": 1.5, "b": None, "c": [0, 1, 2], "d": {"e": 4}}
+
+
+def test_truncate_samples_drops_the_frames_after_the_end(fresh_db: Store, athlete: dict) -> None:
+    t = fresh_db.create_trial(athlete_id=athlete["id"], protocol="stepping", sample_rate_hz=80)
+    t_ns = np.arange(30, dtype=np.int64) * 12_500_000 + 10**12
+    counts = np.arange(30 * 8, dtype=np.int64).reshape(30, 8)
+    invalid = np.zeros(30, dtype=np.int32)
+    for lo, hi in ((0, 10), (10, 20), (20, 30)):  # three chunks
+        fresh_db.append_samples(t["id"], t_ns[lo:hi], counts[lo:hi], invalid[lo:hi])
+    # the end falls inside the second chunk: its tail and the whole third chunk go
+    assert fresh_db.truncate_samples(t["id"], end_t_ns=int(t_ns[14])) == 15
+    got_t, got_c, _ = fresh_db.load_samples(t["id"])  # checksums verified on the way
+    assert got_t.tolist() == t_ns[:15].tolist() and got_c.tolist() == counts[:15].tolist()
+    assert fresh_db.get_trial(t["id"])["n_samples"] == 15
+    assert fresh_db.truncate_samples(t["id"], end_t_ns=int(t_ns[14])) == 0  # nothing after it any more
+    fresh_db.finish_trial(t["id"], status="saved")
+    with pytest.raises(ConflictError, match="final"):
+        fresh_db.truncate_samples(t["id"], end_t_ns=int(t_ns[5]))
