@@ -11,7 +11,15 @@ export function render(root, ctx) {
   const current = h("div", { class: "card", id: "calibration-current" });
   const wizard = h("div", { class: "card", id: "calibration-wizard" });
   const wErr = h("p", { class: "fail", id: "wizard-error" });
-  const mass = h("input", { type: "number", id: "cal-mass", value: 20, min: 1, max: 200, inputmode: "decimal", style: "width:110px" });
+  // Text, not type=number: it takes the page language's decimal comma too ("12,5").
+  const mass = h("input", { type: "text", id: "cal-mass", value: 20, inputmode: "decimal", autocomplete: "off", style: "width:110px" });
+  // Drawn once and kept: the wizard is redrawn every poll, and moving a field out of the
+  // page and back takes its focus (and the on-screen keyboard) away mid-typing.
+  const startForm = h("form", { class: "row", id: "cal-start-form", onsubmit: (ev) => {
+    ev.preventDefault();
+    act("start", { mass_kg: Number(mass.value.trim().replace(",", ".")) });
+  } }, h("label", {}, t("cal.mass"), mass), h("button", { type: "submit", class: "primary", id: "cal-start", i18n: "cal.start" }));
+  const wizardBody = h("div", {});
   add(root, h("h1", { i18n: "admin.title" }), health, h("div", { style: "height:8px" }),
     h("div", { class: "grid2" }, wizard, current));
 
@@ -55,8 +63,6 @@ export function render(root, ctx) {
     const rows = [h("h2", { i18n: "admin.wizard" }), h("div", { class: "state-line", id: "wizard-state", "data-state": state }, t(`cal_state.${state}`))];
     if (!ACTIVE.includes(state)) {
       if (state === "activated") rows.push(h("p", { class: "pass", id: "wizard-done" }, t("cal.activated", { id: w.calibration_id })));
-      rows.push(h("div", { class: "row" }, h("label", {}, t("cal.mass"), mass),
-        h("button", { class: "primary", id: "cal-start", i18n: "cal.start", onclick: () => act("start", { mass_kg: Number(mass.value) }) })));
     } else {
       const steps = w.state === "verifying" || w.state === "verified" ? w.verification_steps : w.steps;
       const done = w.state === "verifying" || w.state === "verified" ? w.verified_points : w.captured;
@@ -93,8 +99,10 @@ export function render(root, ctx) {
       rows.push(h("div", { class: "row" }, b));
     }
     if (w.error) rows.push(h("p", { class: "fail" }, w.error, w.hint ? ` — ${w.hint}` : ""));
-    rows.push(wErr);
-    fill(wizard, ...rows);
+    const idle = !ACTIVE.includes(state);
+    startForm.hidden = !idle;
+    fill(wizardBody, ...rows);
+    if (!wizard.contains(startForm)) fill(wizard, wizardBody, startForm, wErr);
     if (state !== lastState && state === "activated") drawCurrent().catch(ctx.error);
     lastState = state;
   }

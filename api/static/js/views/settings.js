@@ -8,14 +8,16 @@ export function render(root, ctx) {
   const token = h("input", { type: "password", id: "token", value: getToken(), autocomplete: "off", "data-i18n-placeholder": "settings.token_placeholder", placeholder: t("settings.token_placeholder") });
   const cd = h("input", { type: "number", id: "countdown-s", min: 0, max: 10, value: countdownSeconds(), inputmode: "numeric", style: "width:110px" });
   add(root, h("h1", { i18n: "settings.title" }),
-    h("div", { class: "card" },
+    // A form, so Enter (on-screen or real keyboard) saves the token as Save does.
+    h("form", { class: "card", id: "token-form", onsubmit: async (ev) => {
+      ev.preventDefault();
+      setToken(token.value); await ctx.reload(); ctx.toast(t("settings.saved"));
+    } },
       h("label", { i18n: "settings.token" }), token,
       h("p", { class: "muted", i18n: "settings.token_help" }),
       h("div", { class: "row" },
-        h("button", { class: "primary", id: "save-token", i18n: "common.save", onclick: async () => {
-          setToken(token.value); await ctx.reload(); ctx.toast(t("settings.saved"));
-        } }),
-        h("button", { i18n: "settings.forget_token", onclick: async () => { setToken(""); token.value = ""; await ctx.reload(); } }))),
+        h("button", { type: "submit", class: "primary", id: "save-token", i18n: "common.save" }),
+        h("button", { type: "button", i18n: "settings.forget_token", onclick: async () => { setToken(""); token.value = ""; await ctx.reload(); } }))),
     h("div", { class: "card", style: "margin-top:8px" },
       h("label", { i18n: "settings.language" }),
       h("div", { class: "row" }, LANGS.map((l) => h("button", { class: l === currentLang() ? "selected" : "", "data-lang": l,
