@@ -116,17 +116,24 @@ def test_dutch_name_and_mass_by_touch_alone(browser: Any, kiosk: Kiosk) -> None:
         assert page.evaluate("window.__kioskKeyboard.mode") == "always"  # the station's display
         add_athlete_by_taps(page, name, "72,5", "IJzer 2e")
         shot(page, "800x480-keyboard-nl")
+        # A whole number (an <input type=number>): a pad without a separator.
+        page.tap("input[name=birth_year]")
+        page.wait_for_selector("#osk[data-layer=pad]")
+        assert_field_uncovered(page, "input[name=birth_year]")
+        assert page.locator(key_selector(",")).count() == 0 and page.locator(key_selector(".")).count() == 0
+        tap_text(page, "1998")
         # The Dutch pad has the comma and no point; letters are back for the notes.
         page.tap("input[name=body_mass_kg]")
         page.wait_for_selector("#osk[data-layer=pad]")
         assert page.locator(key_selector(",")).count() == 1 and page.locator(key_selector(".")).count() == 0
         shot(page, "800x480-keyboard-nl-pad")
+        assert not keys_at_least(page, 44), keys_at_least(page, 44)
         page.tap("#osk [data-act=enter]")  # submits the form, as Enter does
         page.wait_for_selector("#start-test")
         assert page.is_hidden("#osk")
         athlete = stored_athlete(kiosk, name)
         assert athlete["body_mass_kg"] == pytest.approx(72.5)
-        assert athlete["notes"] == "IJzer 2e"
+        assert athlete["notes"] == "IJzer 2e" and athlete["birth_year"] == 1998
 
 
 def test_english_name_and_mass_on_a_tablet(browser: Any, kiosk: Kiosk) -> None:
@@ -147,6 +154,14 @@ def test_english_name_and_mass_on_a_tablet(browser: Any, kiosk: Kiosk) -> None:
         athlete = stored_athlete(kiosk, name)
         assert athlete["body_mass_kg"] == pytest.approx(72.5)
         assert athlete["notes"] == "left knee"
+        # The search field finds her as she is typed (the "input" events of real typing).
+        page.tap("#athlete-chip")
+        page.tap("#athlete-search")
+        page.wait_for_selector("#osk:not([hidden])")
+        assert_field_uncovered(page, "#athlete-search")
+        tap_text(page, "Zoë")
+        page.wait_for_function("document.querySelectorAll('#athlete-list [data-athlete-id]').length === 1")
+        assert name in page.inner_text("#athlete-list")
         # In touch mode a mouse does not bring it up (a desk computer has its keyboard).
         page.goto(kiosk.url + "/#settings")
         page.wait_for_selector("#token")
@@ -188,6 +203,7 @@ def test_calibration_mass_in_dutch(browser: Any, kiosk: Kiosk) -> None:
             page.wait_for_timeout(300)
             tap_text(page, ch)
         assert page.input_value("#cal-mass") == "12,5"
+        shot(page, "800x480-keyboard-calibration-mass")
         page.tap("#osk [data-act=enter]")
         page.wait_for_selector("#cal-tare")
         with urllib.request.urlopen(f"{kiosk.url}/api/v1/calibration/workflow", timeout=10) as r:

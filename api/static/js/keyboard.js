@@ -89,7 +89,7 @@ function pad(sep) {
     [...chars("123"), BACK],
     [...chars("456"), ENTER],
     [...chars("789"), CLOSE],
-    [sep ? sep : { gap: true }, "0", { gap: true }, { gap: true }],
+    [sep ? sep : { gap: true }, "0", { gap: true }, { gap: true, w: 1.5 }],
   ];
 }
 
@@ -101,6 +101,9 @@ let shift = 0;         // 0 off, 1 next letter, 2 caps lock
 let pointerDown = false;
 let hidePending = false;
 let lastTouchAt = -Infinity;
+// A field removed with its view (a form saved, a page left) takes the keyboard with it.
+// Watched only while the keyboard is up: the live view changes the page 30 times a second.
+const removal = new MutationObserver(() => { if (target && !target.isConnected) hide(false); });
 
 function typed(el) {
   if (!el || el.disabled || el.readOnly) return false;
@@ -149,7 +152,7 @@ function keyEl(k) {
     const label = shift ? up(k) : k;
     return h("button", { type: "button", tabindex: "-1", class: "osk-key", "data-key": k }, label);
   }
-  if (k.gap) return h("span", { class: "osk-gap" });
+  if (k.gap) return h("span", { class: "osk-gap", style: `flex-grow:${k.w || 1}` });
   const attrs = { type: "button", tabindex: "-1", class: `osk-key act ${k.act}`, "data-act": k.act, style: `flex-grow:${k.w || 1}` };
   if (k.act === "layer") return h("button", Object.assign(attrs, { "data-layer": k.layer }), k.label);
   if (k.act === "shift") {
@@ -182,6 +185,7 @@ function show(el) {
   draw();
   kb.hidden = false;
   document.body.classList.add("osk-open");
+  removal.observe(document.body, { childList: true, subtree: true });
   reveal();
 }
 
@@ -196,6 +200,7 @@ function hide(blur) {
   target = null;
   kb.hidden = true;
   document.body.classList.remove("osk-open");
+  removal.disconnect();
   if (blur && el && document.activeElement === el) el.blur();
 }
 
@@ -287,9 +292,6 @@ document.addEventListener("focusout", (e) => { if (e.target === target) hideSoon
 document.addEventListener("click", (e) => {
   if (kb.hidden && e.target === document.activeElement && wanted(e.target)) show(e.target);
 });
-// A field removed with its view (a form saved, a page left) takes the keyboard with it.
-new MutationObserver(() => { if (target && !target.isConnected) hide(false); })
-  .observe(document.body, { childList: true, subtree: true });
 addEventListener("resize", reveal);
 
 document.body.append(kb);
