@@ -187,6 +187,16 @@ def test_a_token_typed_on_the_keyboard_is_saved(browser: Any, kiosk: Kiosk) -> N
         page.wait_for_selector("#toast:not([hidden])")
         assert page.evaluate("localStorage.getItem('stance.token')") == secret
         assert page.is_hidden("#osk") and not page.is_visible("[data-banner=auth]")
+        # Settings can turn it off on this device (and back to the device's default).
+        page.tap("[data-keyboard=off]")
+        page.tap("#token")
+        page.wait_for_timeout(300)
+        assert page.is_hidden("#osk")
+        assert page.evaluate("localStorage.getItem('stance.keyboard')") == "off"
+        page.tap("[data-keyboard=auto]")
+        assert page.get_attribute("[data-keyboard=auto]", "class") == "selected"
+        page.tap("#token")
+        page.wait_for_selector("#osk:not([hidden])")
 
 
 def test_calibration_mass_in_dutch(browser: Any, kiosk: Kiosk) -> None:

@@ -30,13 +30,27 @@ const TOUCH_RECENT_MS = 1500;
 const HIDE_DELAY_MS = 120;
 
 function chooseMode() {
-  const asked = new URLSearchParams(location.search).get("keyboard");
-  if (MODES.includes(asked)) localStorage.setItem(MODE_KEY, asked);
   const stored = localStorage.getItem(MODE_KEY);
   if (MODES.includes(stored)) return stored;
   return LOOPBACK.includes(location.hostname) ? "always" : "touch";
 }
-const MODE = chooseMode();
+const asked = new URLSearchParams(location.search).get("keyboard");
+if (MODES.includes(asked)) localStorage.setItem(MODE_KEY, asked);
+let MODE = chooseMode();
+
+/** "auto" (the device decides, see above), "always", "touch" or "off". */
+export function keyboardMode() {
+  const stored = localStorage.getItem(MODE_KEY);
+  return MODES.includes(stored) ? stored : "auto";
+}
+
+/** Settings: remember mode on this device ("auto" forgets the choice). */
+export function setKeyboardMode(mode) {
+  if (MODES.includes(mode)) localStorage.setItem(MODE_KEY, mode); else localStorage.removeItem(MODE_KEY);
+  MODE = chooseMode();
+  window.__kioskKeyboard.mode = MODE;
+  if (MODE === "off") hide(false);
+}
 
 // --- layouts -----------------------------------------------------------------------------
 // A string key types itself (its capital with shift); objects are actions. w = width
