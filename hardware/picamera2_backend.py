@@ -36,6 +36,11 @@ _INSTALL_HINT = (
     "with --system-site-packages (make does this); elsewhere set STATION_CAMERA=sim, or "
     "STATION_CAMERA=none to record force data only."
 )
+_NUMPY_HINT = (
+    "picamera2 (from Raspberry Pi OS) was built against the OS's numpy 1.x, and the venv has "
+    "another numpy: reinstall the station with 'make install-pi' (it keeps the OS's numpy), or "
+    "'pip install \"numpy<2\"' in the venv; set STATION_CAMERA=none to record force data only meanwhile."
+)
 _UNPLUGGED_HINT = (
     "Check the ribbon cable (power off first) and that 'rpicam-hello --list-cameras' lists the "
     "camera; set STATION_CAMERA=none to record force data only meanwhile."
@@ -85,18 +90,35 @@ class Picamera2Camera(Camera):
         self._raw: Path | None = None
 
     def start(self) -> None:
+        """Open the camera, start streaming and wait for its first frame.
+
+        Every failure becomes a :class:`HardwareError` saying what failed: not only a missing
+        picamera2 (ImportError) but one that cannot load (e.g. "numpy.dtype size changed"
+        when the venv's numpy is not the one the OS's picamera2 was built for) or a libcamera
+        error, so ``/healthz`` and the trials can say why there is no video.
+        """
         if self._picam2 is not None:
             return  # already streaming: the recorder starts the camera before every trial
         try:
             from picamera2 import Picamera2
         except ImportError:
             raise HardwareError("picamera2 is not installed", hint=_INSTALL_HINT) from None
-        cameras = Picamera2.global_camera_info()
+        except Exception as exc:  # the module exists but its import fails
+            raise HardwareError(
+                f"picamera2 cannot be loaded: {type(exc).__name__}: {exc}",
+                hint=_NUMPY_HINT if "numpy" in str(exc) else _INSTALL_HINT,
+            ) from None
+        try:
+            cameras = Picamera2.global_camera_info()
+        except Exception as exc:
+            raise HardwareError(f"libcamera cannot list the cameras: {type(exc).__name__}: {exc}",
+                                hint=_UNPLUGGED_HINT) from None
         if len(cameras) <= self.camera_num:
             raise HardwareError(
                 f"no camera found (camera {self.camera_num} requested, {len(cameras)} connected)",
                 hint=_UNPLUGGED_HINT,
             )
+        picam2 = None
         try:
             picam2 = Picamera2(self.camera_num)
             frame_us = round(1e6 / self.fps)
@@ -106,8 +128,14 @@ class Picamera2Camera(Camera):
             )
             picam2.configure(config)
             picam2.start()
-        except (RuntimeError, OSError, IndexError) as exc:
-            raise HardwareError(f"the camera could not be started: {exc}", hint=_UNPLUGGED_HINT) from None
+            # One frame now: a camera that opens but delivers nothing fails here, not in a trial.
+            picam2.capture_request(wait=self.frame_timeout_s).release()
+        except Exception as exc:
+            if picam2 is not None:
+                _close_quietly(picam2)
+            raise HardwareError(
+                f"the camera could not be started: {type(exc).__name__}: {exc or 'timeout'}", hint=_UNPLUGGED_HINT
+            ) from None
         self._picam2 = picam2
         self._index = 0
 
@@ -177,6 +205,15 @@ class Picamera2Camera(Camera):
         if self.encoding == "h264":
             return remux_h264(self._raw, self._target, t_ns, fps=self.fps)
         return transcode_mjpeg(self._raw, self._target, t_ns, fps=self.fps)
+
+
+def _close_quietly(picam2: Any) -> None:
+    """Release a camera that failed half-way through start (its own error is the one reported)."""
+    for step in (picam2.stop, picam2.close):
+        try:
+            step()
+        except Exception:  # noqa: S112 - already failing; the first error is what counts
+            continue
 
 
 def _make_output(path: Path, encoder: Any) -> Any:

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Waits until the Stance Station service answers 200 on /healthz.
+# Waits until the Stance Station service answers on /healthz: any HTTP status. A 503
+# (a dead load cell, no amplifier powered, disk low) still serves the kiosk page, which
+# says what is wrong; only "nothing answers" is worth waiting for.
 # Usage: wait-healthy.sh [URL] [TIMEOUT_S]
 #   URL        the station page (default $KIOSK_URL or http://127.0.0.1:8000/)
 #   TIMEOUT_S  give up after this many seconds (default $KIOSK_WAIT_S or 120)
-# Exit 0 when healthy, 1 on timeout (the kiosk unit then shows the page anyway), 2 on bad usage.
+# Exit 0 when it answers (the status is printed), 1 on timeout (the kiosk unit then shows
+# the page anyway), 2 on bad usage.
 set -euo pipefail
 
 url=${1:-${KIOSK_URL:-http://127.0.0.1:8000/}}
@@ -37,16 +40,19 @@ while :; do
         echo "station service is healthy ($health answered 200 after $((SECONDS - start)) s)"
         exit 0
     fi
+    if [[ $code =~ ^[1-5][0-9][0-9]$ ]]; then
+        echo "station service answers ($health: $code after $((SECONDS - start)) s); its page says what is wrong"
+        exit 0
+    fi
     waited=$((SECONDS - start))
     if [ "$waited" -ge "$timeout_s" ]; then
-        echo "the station service did not become healthy within $timeout_s s ($health answered $code)." >&2
+        echo "the station service did not answer within $timeout_s s ($health: $code)." >&2
         echo "See what is wrong with: journalctl -u station -n 50" >&2
         exit 1
     fi
     if [ $((waited - last_report)) -ge 10 ]; then
         case $code in
             000) what="no answer yet" ;;
-            503) what="answers 503: starting, or a sensor/disk problem" ;;
             *) what="answers $code" ;;
         esac
         echo "waiting for the station service at $health ($what; ${waited} s of ${timeout_s} s)"

@@ -6,6 +6,10 @@ the combined CoP in the lab frame, stores everything in a ring buffer (read by t
 recorder by sequence number, so recording never loses a frame) and fans each sample
 out to live subscribers (bounded queues: a slow subscriber loses its oldest samples,
 it never stalls acquisition or other subscribers).
+
+The reader opens the source itself and keeps trying when it cannot (no amplifier powered,
+a board not plugged in): the service runs, says what is wrong (:meth:`Acquisition.health`,
+:meth:`Acquisition.problem`) and picks the load cells up when they answer, without a restart.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from hardware.base import N_CHANNELS, ChannelHealth, LoadCellFrame, LoadCellSource
 from station.core.calibration import Calibration
-from station.core.errors import HardwareError
+from station.core.errors import ConfigError, HardwareError, StationError
 from station.core.physics import CONTACT_THRESHOLD_N
 
 log = logging.getLogger(__name__)
@@ -234,6 +238,7 @@ class Acquisition:
         calibration: Calibration | None = None,
         buffer_s: float = 120.0,
         retry_s: float = 0.5,
+        max_retry_s: float = 5.0,
     ) -> None:
         self.source = source
         self._calibration = calibration or Calibration()
@@ -244,9 +249,14 @@ class Acquisition:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._retry_s = retry_s
+        self._max_retry_s = max(max_retry_s, retry_s)
         self._latest: Sample | None = None
+        self._open = False  # the source's start() succeeded
+        self._failures = 0  # consecutive failed attempts (the back-off grows with them)
+        self._beat = time.monotonic()  # the reader loop's last turn (the watchdog's liveness)
         self.errors = 0
         self.last_error: str | None = None
+        self.last_hint: str | None = None
         self._error_since: float | None = None
         self._frame_hooks: list[Callable[[Sample], None]] = []
 
@@ -327,10 +337,14 @@ class Acquisition:
 
     # -- thread ------------------------------------------------------------------------
     def start(self) -> None:
+        """Start the reader. The source is opened once here; when that fails with a hardware
+        error (no amplifier answers) the reader keeps trying in the background, with a
+        back-off, instead of failing: a station without its load cells must still serve the
+        page that says what to check. A configuration error still raises."""
         if self._thread is not None:
             return
-        self.source.start()
         self._stop.clear()
+        self._try_open()
         self._thread = threading.Thread(target=self._run, name="acquisition", daemon=True)
         self._thread.start()
 
@@ -339,35 +353,67 @@ class Acquisition:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._open = False
         try:
             self.source.stop()
         except Exception:
             log.exception("stopping the load-cell source failed")
 
+    def _try_open(self) -> bool:
+        if self._open:
+            return True
+        try:
+            self.source.start()
+        except ConfigError:
+            raise  # a wrong setting does not mend itself: retrying would hide it
+        except Exception as exc:
+            self._record_error(exc)
+            try:
+                self.source.stop()  # release what a half-done start opened (GPIO pins, port)
+            except Exception:
+                log.debug("stopping a source that failed to start", exc_info=True)
+            return False
+        self._open = True
+        return True
+
+    def _back_off(self) -> None:
+        """Wait before the next attempt: ``retry_s``, doubling with each failure in a row,
+        at most ``max_retry_s`` (a dead array is not polled hard, a live one is back fast)."""
+        delay = min(self._retry_s * 2 ** min(self._failures - 1, 16), self._max_retry_s)
+        self._stop.wait(delay)
+
     def _run(self) -> None:
         stopping = self._stop.is_set
         while not stopping():
+            self._beat = time.monotonic()
+            if not self._open and not self._try_open():
+                self._back_off()
+                continue
             try:
                 frame = self.source.read_frame()
-            except HardwareError as exc:
-                self._record_error(str(exc))
-                self._stop.wait(self._retry_s)
-                continue
             except Exception as exc:  # never let the reader die silently
-                log.exception("load-cell source failed")
-                self._record_error(f"{type(exc).__name__}: {exc}")
-                self._stop.wait(self._retry_s)
+                if not isinstance(exc, HardwareError):
+                    log.exception("load-cell source failed")
+                self._record_error(exc)
+                self._back_off()
                 continue
             if self._error_since is not None:
                 log.info("load cells are back after %.1f s", time.monotonic() - self._error_since)
                 self._error_since = None
+                self._failures = 0
             self.process(frame)
 
-    def _record_error(self, message: str) -> None:
+    def _record_error(self, exc: BaseException) -> None:
+        if isinstance(exc, StationError):
+            message, hint = exc.message, exc.hint
+        else:
+            message, hint = f"{type(exc).__name__}: {exc}", None
         self.errors += 1
+        self._failures += 1
         if self.last_error != message or self._error_since is None:
-            log.error("load cells: %s", message)
+            log.error("load cells: %s%s", message, f" ({hint})" if hint else "")
         self.last_error = message
+        self.last_hint = hint
         if self._error_since is None:
             self._error_since = time.monotonic()
 
@@ -399,6 +445,34 @@ class Acquisition:
         age_s = (time.monotonic_ns() - self._latest.t_ns) / 1e9
         return not (self.source_is_realtime() and age_s > max_age)
 
+    def reader_alive(self, max_age_s: float = 30.0) -> bool:
+        """True while the reader thread turns: it delivers frames or keeps retrying.
+
+        What systemd's watchdog feeds on: a reader stuck inside a driver call is mended by a
+        restart; load cells that do not answer are not, and restarting would take the page
+        that says so away."""
+        return self.running and time.monotonic() - self._beat < max_age_s
+
+    def problem(self) -> tuple[str, str | None] | None:
+        """Why no frames can be recorded now, with what to check; ``None`` when they arrive."""
+        if not self.running:
+            return "the load-cell reader is not running", "Restart the station; see its log."
+        if self._error_since is not None:
+            return self.last_error or "the load cells do not answer", self.last_hint
+        if not self._open:
+            return "the load cells are not opened yet", None
+        return None
+
+    def require_frames(self) -> None:
+        """Raise :class:`HardwareError` (HTTP 503) saying why, while no frames arrive."""
+        problem = self.problem()
+        if problem is not None:
+            message, hint = problem
+            raise HardwareError(
+                f"the load cells deliver no data: {message}",
+                hint=hint or "Check the amplifiers' power and cables; the station keeps trying.",
+            )
+
     def is_healthy(self, max_age_s: float | None = None) -> bool:
         """True while frames keep arriving and the source reports no dead channel."""
         if not self.is_alive(max_age_s):
@@ -412,11 +486,13 @@ class Acquisition:
         channels: list[ChannelHealth] = self.source.health()
         return {
             "running": self.running,
+            "open": self._open,
             "healthy": self.is_healthy(),
             "frames_read": self.frames_read,
             "rate_hz": self.source.rate_hz,
             "achieved_rate_hz": self.achieved_rate_hz(),
             "errors": self.errors,
             "last_error": self.last_error if self._error_since is not None else None,
+            "hint": self.last_hint if self._error_since is not None else None,
             "channels": [c.as_dict() for c in channels],
         }

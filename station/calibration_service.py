@@ -221,6 +221,7 @@ class CalibrationService:
             raise ConflictError("a trial is being recorded; re-zero after it ends")
         if self.workflow is not None and self.workflow.active:
             raise ConflictError("a calibration is in progress; finish or cancel it first")
+        self.acquisition.require_frames()
         rate = max(self.acquisition.source.rate_hz, 1.0)
         arrays, _, nxt = self.acquisition.buffer.read_since(self.acquisition.buffer.next_seq - int(2 * rate))
         cal = self.acquisition.calibration
@@ -259,6 +260,7 @@ class CalibrationService:
                 )
             if self._is_recording():
                 raise ConflictError("a trial is being recorded; calibrate when it has ended")
+            self.acquisition.require_frames()
             if isinstance(geometry, dict):
                 try:
                     geometry = Geometry.from_dict(geometry)

@@ -3,8 +3,12 @@ them in order.
 
 ``station serve`` (through the API's lifespan or before it) and ``station calibrate``
 each build one :class:`Station`; the API's routes take its services (``api.deps``).
-Parts that are optional at run time (camera) are allowed to be missing; the load-cell
-source is not: a bad hardware configuration stops start-up with a clear message.
+A bad configuration stops start-up with a clear message. Hardware that does not answer
+does not: with no amplifier powered the station still serves the kiosk and the API,
+``health()`` names what is wrong and what to check, the acquisition keeps trying to open
+the load cells, and recording and calibration refuse with that reason (HTTP 503) until
+they answer. The camera is tried at start-up (one frame captured); when it fails, the
+reason is kept for ``/healthz`` and every trial says "no video" with it.
 With simulated plates the station also builds the simulated director (recordings)
 and operator (calibrations), so the simulated athlete and masses do what is asked.
 """
@@ -18,7 +22,7 @@ from typing import Any
 from calibration.camera_view import CameraViewCalibration
 from calibration.sim_operator import SimOperator
 from hardware.base import Camera, LoadCellSource
-from hardware.factory import make_camera, make_load_cell_source
+from hardware.factory import UnavailableCamera, make_camera, make_load_cell_source
 from hardware.sim import SimLoadCellSource
 from hardware.sim.director import SimDirector
 from station.acquisition import Acquisition, Sample
@@ -81,6 +85,7 @@ class Station:
         self.acquisition: Acquisition | None = None
         self.camera: Camera | None = None
         self.camera_error: str | None = None
+        self.camera_hint: str | None = None
         self.video: VideoCapture | None = None
         self.director: SimDirector | None = None
         self.recorder: Recorder | None = None
@@ -110,8 +115,13 @@ class Station:
 
         self.camera = camera = self._make_camera()
         sim = source if isinstance(source, SimLoadCellSource) else None
-        if camera is not None:
-            self.video = VideoCapture(camera, store, videos_dir=s.data_dir / "videos",
+        # A configured camera that failed still gets a VideoCapture: each trial then says
+        # "no video" and why, instead of silently having none.
+        film = camera if camera is not None else (
+            UnavailableCamera(self.camera_error, hint=self.camera_hint) if self.camera_error else None
+        )
+        if film is not None:
+            self.video = VideoCapture(film, store, videos_dir=s.data_dir / "videos",
                                       force_clock=lambda: _t_ns(acquisition.latest()))
         if sim is not None:
             self.director = SimDirector(sim, camera=camera)
@@ -168,11 +178,23 @@ class Station:
             return None
         if isinstance(self._camera_choice, Camera):
             return self._camera_choice
+        camera: Camera | None = None
         try:
-            return make_camera(self.settings)
-        except StationError as exc:
-            # A missing camera must not stop force recording: say so and go on.
-            self.camera_error = str(exc)
+            camera = make_camera(self.settings)
+            if camera is not None:
+                # Open it and take one frame now: a library that imports but cannot run
+                # (a numpy mismatch, libcamera errors) shows up here, not in a trial.
+                camera.start()
+                try:
+                    camera.read_frame()
+                finally:
+                    camera.stop()
+            return camera
+        except Exception as exc:  # any failure: a missing camera must not stop force recording
+            if isinstance(exc, StationError):
+                self.camera_error, self.camera_hint = exc.message, exc.hint
+            else:
+                self.camera_error = f"{type(exc).__name__}: {exc}"
             log.error("camera unavailable: %s", exc)
             return None
 
@@ -195,7 +217,15 @@ class Station:
         return {
             "hardware": self.settings.hardware,
             "acquisition": acq,
-            "camera": {"configured": self.settings.camera, "available": self.camera is not None, "error": self.camera_error},
+            "camera": self.camera_health(),
+        }
+
+    def camera_health(self) -> dict[str, Any]:
+        return {
+            "configured": self.settings.camera,
+            "available": self.camera is not None,
+            "error": self.camera_error,
+            "hint": self.camera_hint,
         }
 
 

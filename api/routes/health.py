@@ -2,6 +2,11 @@
 
 Answers 200 when everything is fine and 503 otherwise, so a monitor (or systemd's
 watchdog script) can poll it. It carries no athlete data, so it needs no token.
+
+``problems`` lists what is wrong in words, each with a ``code`` (the kiosk's translation
+key), the server's ``message``, what to check (``hint``), the channels concerned, and a
+``severity``: ``error`` makes the answer 503 (load cells, database, disk), ``warn`` does
+not (the camera: trials are recorded without video). The kiosk shows each as a banner.
 """
 
 from __future__ import annotations
@@ -46,6 +51,26 @@ def _disk(settings: Any) -> dict[str, Any]:
     }
 
 
+def _load_cell_problems(hardware: dict[str, Any]) -> list[dict[str, Any]]:
+    channels = hardware.get("channels") or []
+    dead = [c for c in channels if c.get("state") == "dead"]
+    if not hardware.get("running", False) or hardware.get("last_error"):
+        return [{
+            "code": "load_cells_down", "severity": "error",
+            "message": hardware.get("last_error") or "the load-cell reader is not running",
+            "hint": hardware.get("hint") or "Check the amplifiers' power and cables; the station keeps trying.",
+            "channels": [c["name"] for c in dead],
+        }]
+    if dead:
+        return [{
+            "code": "load_cells_dead", "severity": "error",
+            "message": "; ".join(c.get("last_error") or f"{c['name']} is dead" for c in dead),
+            "hint": "Check the cable and the amplifier board of each channel named.",
+            "channels": [c["name"] for c in dead],
+        }]
+    return []
+
+
 @router.get(
     "/healthz",
     summary="Station health: hardware, database, disk (200 ok / 503 not ok)",
@@ -64,13 +89,25 @@ def healthz(request: Request) -> JSONResponse:
         "configured": settings.camera,
         "available": getattr(station, "camera", None) is not None,
         "error": getattr(station, "camera_error", None),
+        "hint": getattr(station, "camera_hint", None),
     }
     database = _database(station)
     disk = _disk(settings)
     ok = bool(hardware.get("healthy")) and database["ok"] and disk["ok"]
+    problems = _load_cell_problems(hardware)
+    if camera["error"]:
+        problems.append({"code": "camera_unavailable", "severity": "warn", "message": camera["error"],
+                         "hint": camera["hint"], "channels": []})
+    if not database["ok"]:
+        problems.append({"code": "database", "severity": "error", "message": database.get("error"),
+                         "hint": database.get("hint"), "channels": []})
+    if not disk["ok"]:
+        problems.append({"code": "disk", "severity": "error", "message": disk.get("error") or "disk nearly full",
+                         "hint": None, "channels": []})
     body = {
         "status": "ok" if ok else "degraded",
         "ok": ok,
+        "problems": problems,
         "hardware": hardware,
         "camera": camera,
         "database": database,

@@ -13,11 +13,19 @@ on it:
   pass picamera2's relative microsecond timestamps to the output and keep
   ``firsttimestamp``, as ``picamera2.encoders.Encoder`` does;
 - unplugging (:meth:`FakeCameraSystem.unplug`) stops the frames: ``capture_request``
-  times out; ``global_camera_info`` lists no camera when none is connected.
+  times out; ``global_camera_info`` lists no camera when none is connected;
+- failures other than a missing module: ``install(import_error=...)`` makes ``import
+  picamera2`` itself raise (through the import system, as the real package does when
+  simplejpeg was built for another numpy: "ValueError: numpy.dtype size changed"), and
+  :attr:`FakeCameraSystem.start_error` / :attr:`FakeCameraSystem.capture_error` are raised
+  by ``Picamera2.start`` / ``capture_request`` (libcamera's RuntimeErrors).
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import sys
 import threading
 import time
@@ -50,6 +58,9 @@ class FakeCameraSystem:
     connected: bool = True
     frames_produced: int = 0
     instances: list[Any] = field(default_factory=list)
+    #: Raised by ``Picamera2.start()`` / ``capture_request()`` when set (libcamera failures).
+    start_error: BaseException | None = None
+    capture_error: BaseException | None = None
 
     def unplug(self) -> None:
         """Pull the ribbon cable: frames stop, no camera is listed any more."""
@@ -127,6 +138,8 @@ class Picamera2:
     def start(self) -> None:
         if self.config is None:
             raise RuntimeError("Camera has not been configured")
+        if SYSTEM.start_error is not None:
+            raise SYSTEM.start_error
         self.started = True
         self._thread = threading.Thread(target=self._run, name="fake-camera", daemon=True)
         self._thread.start()
@@ -159,6 +172,8 @@ class Picamera2:
 
     def capture_request(self, wait: float | bool | None = None) -> CompletedRequest:
         timeout = wait if isinstance(wait, int | float) and not isinstance(wait, bool) else 10.0
+        if SYSTEM.capture_error is not None:
+            raise SYSTEM.capture_error
         with self._cond:
             before = self._latest
             if not self._cond.wait_for(lambda: self._latest is not before, timeout=timeout):
@@ -322,16 +337,45 @@ class MJPEGEncoder(Encoder):
         ctx.pix_fmt = "yuvj420p"
 
 
+class _BrokenImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds ``picamera2`` and fails while executing it, as a package whose own imports
+    break does (the error is raised by the import statement, like the real one's)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname == "picamera2" or fullname.startswith("picamera2."):
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        raise self.error
+
+
+_broken: _BrokenImport | None = None
+
+
 def install(
-    *, source: FrameSource | None = None, n_cameras: int = 1
+    *, source: FrameSource | None = None, n_cameras: int = 1, import_error: BaseException | None = None
 ) -> FakeCameraSystem:
     """Install the fake as ``picamera2`` in :data:`sys.modules`; returns the camera system.
 
     ``source(index, t_ns)`` renders what the camera sees (RGB uint8 at the configured
-    size). Call :func:`uninstall` afterwards.
+    size). ``import_error``: ``import picamera2`` raises it instead. Call :func:`uninstall`
+    afterwards.
     """
-    global SYSTEM
+    global SYSTEM, _broken
     SYSTEM = FakeCameraSystem(n_cameras=n_cameras, source=source)
+    if import_error is not None:
+        for name in ("picamera2", "picamera2.encoders", "picamera2.outputs"):
+            sys.modules.pop(name, None)
+        _broken = _BrokenImport(import_error)
+        sys.meta_path.insert(0, _broken)
+        return SYSTEM
     pkg = types.ModuleType("picamera2")
     pkg.Picamera2 = Picamera2  # type: ignore[attr-defined]
     pkg.__path__ = []  # a package, so submodule imports resolve through sys.modules
@@ -346,7 +390,11 @@ def install(
 
 def uninstall() -> None:
     """Remove the fake from :data:`sys.modules` (stopping any camera still running)."""
+    global _broken
     for cam in SYSTEM.instances:
         cam.stop()
+    if _broken is not None:
+        sys.meta_path.remove(_broken)
+        _broken = None
     for name in ("picamera2", "picamera2.encoders", "picamera2.outputs"):
         sys.modules.pop(name, None)

@@ -47,6 +47,7 @@ tests to check against.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -82,6 +83,10 @@ POWER_DOWN_NS = 60_000
 CODE_MAX = 0x7FFFFF  # positive full scale / out of range
 CODE_MIN = 0x800000  # negative full scale / out of range
 _VALID_BCM = range(0, 28)
+#: How often a board with a power file reads it (ns of its clock).
+POWER_FILE_POLL_NS = 50_000_000
+#: Names the power file of the board :func:`install_from_env` makes.
+POWER_FILE_ENV = "STATION_FAKE_GPIO_POWER_FILE"
 
 
 class DeliveredWord(NamedTuple):
@@ -330,6 +335,7 @@ class FakeBoard:
         glitch_us: float = 150.0,
         seed: int = 0,
         clock: VirtualClock | CompensatedClock | None = None,
+        power_file: str | os.PathLike[str] | None = None,
     ) -> None:
         douts = [c.dout for c in chips]
         if len(set(douts)) != len(douts):
@@ -359,6 +365,23 @@ class FakeBoard:
         now = self.now()
         for c in self.chips:
             c.attach(self, now)
+        #: The amplifiers' supply, read from this file ("on" = powered; missing = off), for a
+        #: test driving a board in another process (:func:`install_from_env`).
+        self.power_file = power_file
+        self._power_checked_ns = -POWER_FILE_POLL_NS
+        self._poll_power_file(now)
+
+    def _poll_power_file(self, now: int) -> None:
+        if self.power_file is None or now - self._power_checked_ns < POWER_FILE_POLL_NS:
+            return
+        self._power_checked_ns = now
+        try:
+            with open(self.power_file) as f:
+                on = f.read().strip() == "on"
+        except OSError:
+            on = False
+        if any(c.disconnected == on for c in self.chips):
+            self.set_power(on)
 
     def _update_rate(self) -> None:
         self.rate_high = self.rate_level()
@@ -443,6 +466,7 @@ class FakeBoard:
 
     def input(self, channel: int) -> int:
         entry = self.now()
+        self._poll_power_file(entry)
         self.calls += 1
         self._check_channel(channel)
         pin = self.pins.get(channel)
@@ -621,6 +645,16 @@ def install_fake_gpio(
     sys.modules["RPi"] = pkg
     sys.modules["RPi.GPIO"] = this
     return board
+
+
+def install_from_env() -> FakeBoard:
+    """Make the current board for a process that imports ``RPi.GPIO`` from
+    ``hardware/fakes/gpio_site``: eight :func:`default_chips` on the default pins, powered
+    while the file named by :data:`POWER_FILE_ENV` says ``on``. Leaves ``sys.modules`` to
+    the import that called it."""
+    global _board
+    _board = FakeBoard(default_chips(), power_file=os.environ.get(POWER_FILE_ENV))
+    return _board
 
 
 def uninstall_fake_gpio() -> None:

@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
                     watchdog.ready(f"serving on {settings.host}:{settings.port}")
 
         acquisition = station.acquisition
-        dog = watchdog.start_watchdog(lambda: acquisition is not None and acquisition.is_alive())
+        # The reader turns (frames, or retries while no amplifier answers): a restart would
+        # not power an amplifier, and would take away the page that says what to check.
+        dog = watchdog.start_watchdog(lambda: acquisition is not None and acquisition.reader_alive())
         print(
             f"Stance Station on http://{settings.host}:{settings.port}/ (API docs at /docs), "
             f"hardware={settings.hardware}, data in {settings.data_dir.resolve()}",

@@ -132,10 +132,7 @@ class Recorder:
             reason = self.blocked_by() if self.blocked_by is not None else None
             if reason:
                 raise ConflictError(reason, hint="Finish or cancel it first.")
-            if not self.acquisition.running:
-                raise HardwareError(
-                    "the load cells are not running", hint="Check the hardware health page and restart the station."
-                )
+            self.acquisition.require_frames()  # 503 with the reason while no amplifier answers
             opts.setdefault("tare", True)
             opts.setdefault("wait_still", PROTOCOLS[protocol].end_condition != "landing")
             opts.setdefault("arm_timeout_s", 30.0)

@@ -37,7 +37,8 @@ def free_port() -> int:
 
 
 class StationService:
-    """``python -m station serve`` on 127.0.0.1:<port>, simulated sensors, no camera."""
+    """``python -m station serve`` on 127.0.0.1:<port>, simulated sensors and no camera
+    unless ``hardware`` / ``camera`` say otherwise."""
 
     def __init__(
         self,
@@ -47,8 +48,12 @@ class StationService:
         env: dict[str, str] | None = None,
         file_size_limit_bytes: int | None = None,
         log_level: str = "info",
+        hardware: str = "sim",
+        camera: str = "none",
     ) -> None:
         self.data_dir = data_dir
+        self.hardware = hardware
+        self.camera = camera
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"serve-{self.port}.log"
@@ -79,7 +84,7 @@ class StationService:
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "station", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--data-dir", str(self.data_dir), "--hardware", "sim", "--camera", "none",
+                 "--data-dir", str(self.data_dir), "--hardware", self.hardware, "--camera", self.camera,
                  "--log-level", self.log_level],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, preexec_fn=self._preexec(),
             )

@@ -30,7 +30,7 @@ PAGE = b'<html><body><h1 id="kiosk">Stance Station kiosk test</h1></body></html>
 class FakeStation:
     """A real HTTP server answering /healthz with a settable status, and / with a page."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.health_status = 503
         station = self
 
@@ -48,7 +48,7 @@ class FakeStation:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -71,22 +71,38 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_wait_healthy_waits_for_200(fake_station):
+def test_wait_healthy_waits_for_an_answer_and_takes_503():
+    """Nothing listens yet: it waits. The service comes up answering 503 (no amplifier
+    powered): that is an answer, and the kiosk page then says what is wrong."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     proc = subprocess.Popen(
-        ["bash", str(WAIT), fake_station.url, "30"],
+        ["bash", str(WAIT), f"http://127.0.0.1:{port}/", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
     )  # fmt: skip
+    station = None
     try:
         time.sleep(1.5)
-        assert proc.poll() is None, "returned while /healthz answered 503"
-        fake_station.health_status = 200
+        assert proc.poll() is None, "returned while nothing answered"
+        station = FakeStation(port)  # answers 503
         out, err = proc.communicate(timeout=15)
     finally:
         if proc.poll() is None:
             proc.kill()
+        if station is not None:
+            station.close()
     assert proc.returncode == 0, err
-    assert "answers 503" in out  # progress while waiting says why
-    assert "station service is healthy" in out
+    assert "no answer yet" in out  # progress while waiting says why
+    assert "answers (" in out and ": 503 after" in out and "its page says what is wrong" in out
+
+
+def test_wait_healthy_says_healthy_on_200(fake_station):
+    fake_station.health_status = 200
+    done = subprocess.run(["bash", str(WAIT), fake_station.url, "10"], capture_output=True, text=True,
+                          timeout=30, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    assert "station service is healthy" in done.stdout
 
 
 def test_wait_healthy_gives_up_with_advice():
@@ -97,7 +113,7 @@ def test_wait_healthy_gives_up_with_advice():
         ["bash", str(WAIT), f"http://127.0.0.1:{port}/", "2"], capture_output=True, text=True, timeout=30, env=clean_env()
     )
     assert done.returncode == 1
-    assert "did not become healthy within 2 s" in done.stderr and "journalctl -u station" in done.stderr
+    assert "did not answer within 2 s" in done.stderr and "journalctl -u station" in done.stderr
     bad = subprocess.run(["bash", str(WAIT), "http://127.0.0.1:1/", "soon"], capture_output=True, text=True, env=clean_env())
     assert bad.returncode == 2 and "TIMEOUT_S must be a whole number" in bad.stderr
 

@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import { initI18n, applyI18n, t, setLang, currentLang, num } from "./i18n.js";
 import { LiveStream, REFUSED, contacts } from "./live.js";
+import { healthBanners, HEALTH_BANNERS } from "./health.js";
 import { h, fill, add, currentAthlete, protocolOf } from "./util.js";
 import * as athletes from "./views/athletes.js";
 import * as test from "./views/test.js";
@@ -55,19 +56,20 @@ const ctx = {
 window.__kiosk = ctx; // tests and the benchmark look at it
 
 // --- banners -----------------------------------------------------------------------------
-const bannerState = new Map(); // key -> {kind, what, todo}
+const bannerState = new Map(); // key -> {kind, what, todo, detail}
 const dismissed = new Set();
-function setBanner(key, kind, what, todo) {
+function setBanner(key, kind, what, todo, detail) {
   const old = bannerState.get(key);
-  if (old && old.what === what && old.todo === todo) return;
-  bannerState.set(key, { kind, what, todo });
+  if (old && old.what === what && old.todo === todo && old.detail === detail) return;
+  bannerState.set(key, { kind, what, todo, detail });
   drawBanners();
 }
 function clearBanner(key) { if (bannerState.delete(key)) drawBanners(); dismissed.delete(key); }
 function drawBanners() {
   fill(banners, ...[...bannerState.entries()].filter(([k]) => !dismissed.has(k)).map(([key, b]) =>
     h("div", { class: `banner ${b.kind}`, "data-banner": key },
-      h("span", { class: "what" }, b.what, h("span", { class: "todo" }, b.todo)),
+      h("span", { class: "what" }, b.what, h("span", { class: "todo" }, b.todo),
+        b.detail ? h("span", { class: "detail" }, b.detail) : null),
       h("button", { "aria-label": t("common.dismiss"), onclick: () => { dismissed.add(key); drawBanners(); } }, "✕"))));
 }
 
@@ -76,14 +78,13 @@ async function pollHealth() {
     const hz = await api("/healthz");
     clearBanner("unreachable");
     const hw = hz.hardware || {};
-    const dead = (hw.channels || []).filter((c) => c.state === "dead").map((c) => t(`channel.${c.name}`));
+    // The server's problems (load cells, camera), each with what to check.
+    const shown = healthBanners(hz);
+    for (const b of shown) setBanner(b.key, b.kind, b.what, b.todo, b.detail);
+    for (const key of HEALTH_BANNERS) if (!shown.some((b) => b.key === key)) clearBanner(key);
     const noisy = (hw.channels || []).filter((c) => c.state === "noisy").map((c) => t(`channel.${c.name}`));
-    if (dead.length) setBanner("sensor", "error", t("banner.sensor_disconnected", { channels: dead.join(", ") }), t("banner.sensor_disconnected_todo"));
-    else clearBanner("sensor");
     if (noisy.length) setBanner("noisy", "warn", t("banner.sensor_noisy", { channels: noisy.join(", ") }), t("banner.sensor_noisy_todo"));
     else clearBanner("noisy");
-    if (hw.running === false || hw.last_error) setBanner("hardware", "error", t("banner.load_cells"), t("banner.load_cells_todo"));
-    else clearBanner("hardware");
     if (hz.disk && hz.disk.ok === false) setBanner("disk", "error", t("banner.disk", { gb: num((hz.disk.free_bytes || 0) / 1e9, 1) }), t("banner.disk_todo"));
     else clearBanner("disk");
     if (hz.database && hz.database.ok === false) setBanner("database", "error", t("banner.database"), t("banner.database_todo"));
