@@ -377,8 +377,9 @@ class Acquisition:
         return True
 
     def _back_off(self) -> None:
-        """Wait before the next attempt: ``retry_s``, doubling with each failure in a row,
-        at most ``max_retry_s`` (a dead array is not polled hard, a live one is back fast)."""
+        """Wait before the next attempt to open the source: ``retry_s``, doubling with each
+        failure in a row, at most ``max_retry_s`` (amplifiers without power are not probed
+        hard; once powered they are picked up within ``max_retry_s`` plus one probe)."""
         delay = min(self._retry_s * 2 ** min(self._failures - 1, 16), self._max_retry_s)
         self._stop.wait(delay)
 
@@ -395,7 +396,9 @@ class Acquisition:
                 if not isinstance(exc, HardwareError):
                     log.exception("load-cell source failed")
                 self._record_error(exc)
-                self._back_off()
+                # A short wait, not the back-off: an open source's read already waits for the
+                # chips (about a second), and data must resume promptly after a brief outage.
+                self._stop.wait(self._retry_s)
                 continue
             if self._error_since is not None:
                 log.info("load cells are back after %.1f s", time.monotonic() - self._error_since)
@@ -409,7 +412,7 @@ class Acquisition:
         else:
             message, hint = f"{type(exc).__name__}: {exc}", None
         self.errors += 1
-        self._failures += 1
+        self._failures += 1  # failures in a row (of opening, or reading), reset by a frame
         if self.last_error != message or self._error_since is None:
             log.error("load cells: %s%s", message, f" ({hint})" if hint else "")
         self.last_error = message
