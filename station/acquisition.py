@@ -459,6 +459,8 @@ class Acquisition:
     def problem(self) -> tuple[str, str | None] | None:
         """Why no frames can be recorded now, with what to check; ``None`` when they arrive."""
         if not self.running:
+            if self._thread is None and not self._stop.is_set():
+                return None  # never started: its owner feeds the frames (Station.pump)
             return "the load-cell reader is not running", "Restart the station; see its log."
         if self._error_since is not None:
             return self.last_error or "the load cells do not answer", self.last_hint

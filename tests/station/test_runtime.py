@@ -24,7 +24,7 @@ def test_start_wires_every_part(station: Station) -> None:
     assert station.recorder is not None and station.calibration is not None
     assert station.acquisition.running
     assert (station.settings.data_dir / "station.sqlite3").is_file()
-    assert station.health()["camera"] == {"configured": "none", "available": False, "error": None}
+    assert station.health()["camera"] == {"configured": "none", "available": False, "error": None, "hint": None}
 
 
 def test_no_recording_while_a_calibration_runs(station: Station) -> None:
