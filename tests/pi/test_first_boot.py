@@ -85,7 +85,7 @@ def test_3_kiosk_shows_the_problem_on_a_banner(unpowered: tuple[StationService, 
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         try:
-            for lang, words in (("en", "The load cells do not answer"), ("nl", "De krachtopnemers antwoorden niet")):
+            for lang, words in (("en", "None of the load cells answers"), ("nl", "Geen enkele krachtopnemer antwoordt")):
                 context = browser.new_context(viewport={"width": 800, "height": 480})
                 context.add_init_script(f"localStorage.setItem('stance.lang', '{lang}')")
                 page = context.new_page()

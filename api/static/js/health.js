@@ -18,7 +18,10 @@ export function healthBanners(hz) {
     let todo;
     let key = `health:${p.code}`;
     if (p.code === "load_cells_down") {
-      what = t("health.load_cells_down") + (channels ? ` ${t("health.channels", { channels })}` : "");
+      const all = (hz.hardware && hz.hardware.channels || []).length;
+      const which = p.channels && p.channels.length && p.channels.length === all ? t("health.channels_all")
+        : channels ? t("health.channels", { channels }) : "";
+      what = `${t("health.load_cells_down")} ${which}`.trim();
       todo = t("health.load_cells_down_todo");
     } else if (p.code === "load_cells_dead") {
       key = "sensor"; // the name the kiosk has always given this banner
