@@ -182,6 +182,32 @@ def _live_trial_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+
+@migration(4, "sessions: the trials of one visit; trials.session_id (existing trials: none)")
+def _sessions(db: sqlite_utils.Database) -> None:
+    # A session groups the trials of one visit (a hip screen: each leg's stance and
+    # squats). Trials keep working on their own: session_id is nullable, and every
+    # trial stored before this migration belongs to no session. Deleting a session row
+    # (purge) leaves its trials, detached (ON DELETE SET NULL).
+    _script(
+        db,
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            athlete_id INTEGER NOT NULL REFERENCES athletes (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (length(trim(kind)) > 0),
+            notes TEXT,
+            started_at TEXT NOT NULL,
+            created_by TEXT,
+            deleted_at TEXT,
+            deleted_by TEXT
+        );
+        CREATE INDEX sessions_live_athlete ON sessions (athlete_id, started_at, id) WHERE deleted_at IS NULL;
+        ALTER TABLE trials ADD COLUMN session_id INTEGER REFERENCES sessions (id) ON DELETE SET NULL;
+        CREATE INDEX trials_session ON trials (session_id, started_at, id) WHERE session_id IS NOT NULL
+        """,
+    )
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
