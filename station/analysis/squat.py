@@ -20,6 +20,11 @@ from scipy.integrate import cumulative_trapezoid
 from station.analysis.filters import butter_lowpass
 from station.analysis.sway import sway_measures
 from station.core.physics import G_M_S2
+from station.core.reference import (
+    FPPA_HEALTHY_MEAN_DEG,
+    FPPA_HEALTHY_SD_DEG,
+    FPPA_PATELLOFEMORAL_PAIN_MEAN_DEG,
+)
 
 #: low-pass for the force before integration (Hz): squats are below 1 Hz
 SQUAT_FORCE_CUTOFF_HZ = 5.0
@@ -34,8 +39,8 @@ SCORE_HALF_VELOCITY_MM_S = 200.0
 SCORE_HALF_TOUCHDOWNS = 1.0
 #: camera angles (only with video): no penalty up to the healthy value, then each
 #: half-value beyond it halves the score (see :func:`stability_score`)
-FPPA_HEALTHY_MAX_DEG = 13.0  # healthy 8 +- 5 degrees: mean + 1 SD
-SCORE_HALF_FPPA_DEG = 9.0  # patellofemoral pain mean (17) - healthy mean (8)
+FPPA_HEALTHY_MAX_DEG = float(FPPA_HEALTHY_MEAN_DEG + FPPA_HEALTHY_SD_DEG)  # healthy 8 +- 5: mean + 1 SD = 13
+SCORE_HALF_FPPA_DEG = float(FPPA_PATELLOFEMORAL_PAIN_MEAN_DEG - FPPA_HEALTHY_MEAN_DEG)  # 17 - 8 = 9
 PELVIC_DROP_HEALTHY_MAX_DEG = 4.0
 SCORE_HALF_PELVIC_DROP_DEG = 4.0
 
