@@ -109,6 +109,25 @@ class Athlete:
         return cls(**values)
 
 
+#: A weak side (:func:`weak_side_overrides`): single-leg sway on that leg times this factor...
+WEAK_SIDE_SWAY_FACTOR = 1.6
+#: ... and this much more contralateral pelvic drop (degrees), in stance and at squat depth:
+#: well above the 2-D measure's smallest detectable difference (2.7-2.8 degrees), so a
+#: summary must see it.
+WEAK_SIDE_PELVIC_DROP_DEG = 5.0
+
+
+def weak_side_overrides(athlete: Athlete) -> dict[str, float]:
+    """Athlete parameters of a stance on the weak leg: weaker hip abductors show as more
+    single-leg sway and more pelvic drop on the unsupported side. Given as per-trial
+    options (:func:`hardware.sim.trial.protocol_motion` takes athlete parameters)."""
+    return {
+        "sl_ml_rms_mm": athlete.sl_ml_rms_mm * WEAK_SIDE_SWAY_FACTOR,
+        "sl_ap_rms_mm": athlete.sl_ap_rms_mm * WEAK_SIDE_SWAY_FACTOR,
+        "sl_pelvic_drop_deg": athlete.sl_pelvic_drop_deg + WEAK_SIDE_PELVIC_DROP_DEG,
+        "peak_pelvic_drop_deg": athlete.peak_pelvic_drop_deg + WEAK_SIDE_PELVIC_DROP_DEG,
+    }
+
 @dataclass
 class Motion:
     """Noise-free physics of one scenario on the fine grid."""

@@ -14,6 +14,10 @@ athlete:
 - ``recording``: performs the protocol's scenario (``Protocol.sim_scenario``) with
   everything the coach asked for: stance leg, maximum duration, repetitions, body mass.
 
+``weak_side`` ("left" / "right" / None) gives the athlete a weak side: on that leg they
+sway more and their pelvis drops further (:func:`hardware.sim.athlete.weak_side_overrides`),
+so demos and tests show a real asymmetry.
+
 It lives in ``hardware.sim`` (below the services floor) and takes the status as a
 plain mapping, so it needs nothing from the recorder's module.
 """
@@ -24,8 +28,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from hardware.base import Camera
+from hardware.sim.athlete import weak_side_overrides
 from hardware.sim.camera import SimCamera
 from hardware.sim.source import SimLoadCellSource
+from station.core.errors import InputError
 from station.core.protocols import PROTOCOLS
 
 
@@ -40,10 +46,16 @@ class SimDirector:
     camera
         Optional: a simulated camera (:class:`hardware.sim.camera.SimCamera`) is made to
         film the athlete the plates feel, so video and force show the same movement.
+    weak_side
+        Optional: the leg ("left" or "right") on which the athlete is weaker; may be
+        changed later through the attribute.
     """
 
-    def __init__(self, source: SimLoadCellSource, *, camera: Camera | None = None) -> None:
+    def __init__(self, source: SimLoadCellSource, *, camera: Camera | None = None, weak_side: str | None = None) -> None:
+        if weak_side not in (None, "left", "right"):
+            raise InputError(f"weak_side must be 'left', 'right' or None, got {weak_side!r}")
         self.source = source
+        self.weak_side = weak_side
         if isinstance(camera, SimCamera):
             camera.follow(source)
         self._done_for: tuple[Any, ...] | None = None
@@ -78,8 +90,13 @@ class SimDirector:
                 options["duration_s"] = float(status["duration_s"])
             if status.get("reps_wanted") is not None:
                 options["reps"] = int(status["reps_wanted"])
-            src.set_scenario(protocol.sim_scenario, leg=status.get("leg"), body_mass_kg=mass, **options)
-            self.last_action = f"performs {protocol.name} ({', '.join(f'{k}={v:g}' for k, v in options.items())})"
+            leg = status.get("leg")
+            weak = self.weak_side is not None and protocol.single_leg and leg == self.weak_side
+            if weak:
+                options.update(weak_side_overrides(src.athlete))
+            src.set_scenario(protocol.sim_scenario, leg=leg, body_mass_kg=mass, **options)
+            shown = ", ".join(f"{k}={v:g}" for k, v in options.items() if k in ("duration_s", "reps"))
+            self.last_action = f"performs {protocol.name} ({shown}{', weak side' if weak else ''})"
             start = src.scenario_start_ns
             return start if start is not None else src.scenario_switch_ns
         return None
