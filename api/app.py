@@ -33,6 +33,7 @@ from api.routes import (
     live,
     protocols,
     recording,
+    sessions,
     trials,
 )
 from station import __version__
@@ -41,7 +42,7 @@ from station.core.config import Settings, load_settings
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: The route modules, each with a module-level ``router``, in the order they are included.
-ROUTE_MODULES = (health, protocols, athletes, trials, recording, live, exports, calibration, camera, geometry)
+ROUTE_MODULES = (health, protocols, athletes, trials, sessions, recording, live, exports, calibration, camera, geometry)
 
 _PLACEHOLDER = """<!doctype html><html><head><meta charset="utf-8"><title>Stance Station</title></head>
 <body><h1>Stance Station</h1><p>The kiosk page is not installed. The API is documented at
