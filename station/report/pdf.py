@@ -151,6 +151,16 @@ def session_report_pdf(
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ]))
         story.append(table)
+        below = [L.get("summary.metric." + r["metric"], r["metric"]) + f" {_fmt(r['limb_symmetry_pct'], 0)} %"
+                 for r in test["rows"] if r.get("below_symmetry_target")]
+        if below:
+            target = bands_for("limb_symmetry_pct")
+            ref = "; ".join(f"{_esc(band_text(b, L, lang))} ({_esc(b.source)})" for b in target)
+            for b in target:
+                sources[b.source] = None
+            story.append(Paragraph(
+                f"{L.get('report.below_symmetry', 'Limb symmetry (100 x min / max) below the target')}: "
+                f"{_esc(', '.join(below))}. {ref}", small))
         excluded = [t for t in test["trials"] if t["badges"]]
         for t in excluded:
             story.append(Paragraph(
