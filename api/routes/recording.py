@@ -51,6 +51,8 @@ class StartBody(BaseModel):
     protocol: Literal[PROTOCOL_NAMES]  # type: ignore[valid-type]
     leg: Literal["left", "right"] | None = Field(default=None, description="stance leg of single-leg protocols")
     options: RecordingOptions = Field(default_factory=RecordingOptions)
+    session_id: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                   description="the session (of the same athlete) the trial joins")
 
     @model_validator(mode="after")
     def _fits_protocol(self) -> StartBody:
@@ -67,7 +69,8 @@ def start(body: StartBody, recorder: RecorderDep, store: StoreDep, who: Coach) -
     store.get_athlete(body.athlete_id)  # 404 before arming the station
     options = body.options.model_dump(exclude_none=True)
     status = recorder.start(
-        athlete_id=body.athlete_id, protocol=body.protocol, leg=body.leg, options=options, actor=who.name
+        athlete_id=body.athlete_id, protocol=body.protocol, leg=body.leg, options=options, actor=who.name,
+        session_id=body.session_id,
     )
     audit(store, who, "recording.start", f"athlete {body.athlete_id}")
     return status

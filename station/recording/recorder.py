@@ -114,10 +114,14 @@ class Recorder:
         leg: str | None = None,
         options: dict[str, Any] | None = None,
         actor: str | None = None,
+        session_id: int | None = None,
     ) -> dict[str, Any]:
-        """Arm the station for a recording; returns the status at once (state ``armed``)."""
+        """Arm the station for a recording; returns the status at once (state ``armed``).
+        ``session_id``: the trial joins that session (of the same athlete)."""
         opts = check_options(protocol, leg, options)
         athlete = self.store.get_athlete(athlete_id)
+        if session_id is not None:
+            self.store.check_session_of(session_id, athlete_id)  # refused before arming
         with self._lock:
             if self._closed:
                 raise ConflictError("the station is shutting down")
@@ -139,7 +143,7 @@ class Recorder:
             opts.setdefault("video", True)
             run = Run(
                 athlete_id=athlete_id, protocol=protocol, leg=leg, options=opts, actor=actor,
-                body_mass_kg=athlete.get("body_mass_kg"),
+                body_mass_kg=athlete.get("body_mass_kg"), session_id=session_id,
             )
             run.next_seq = self.acquisition.buffer.next_seq
             run.message = "zeroing the empty plates" if opts["tare"] else "waiting for the athlete"
@@ -353,6 +357,7 @@ class Recorder:
             options={k: v for k, v in run.options.items() if k in STORED_OPTIONS},
             sample_rate_hz=rate_hz, calibration_id=cal.id,
             software_version=__version__, zero_offsets=run.zero_offsets, actor=run.actor,
+            session_id=run.session_id,
         )
         with self._lock:
             run.trial_id = trial_id = int(trial["id"])

@@ -40,6 +40,7 @@ class Run:
     options: dict[str, Any]
     actor: str | None
     body_mass_kg: float | None
+    session_id: int | None = None  # the session the trial joins (None: none)
     state: str = ARMED
     phase: str = ARMED
     trial_id: int | None = None

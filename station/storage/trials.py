@@ -45,10 +45,12 @@ class TrialsMixin(AthletesMixin):
         software_version: str = __version__,
         zero_offsets: list[float] | tuple[float, ...] | None = None,
         actor: str | None = None,
+        session_id: int | None = None,
     ) -> dict[str, Any]:
         """Open a trial in status ``recording``; validates everything before writing.
 
-        ``zero_offsets`` are the per-channel zero (counts) the recording was made with.
+        ``zero_offsets`` are the per-channel zero (counts) the recording was made with;
+        ``session_id`` a session of the same athlete the trial is part of (None: none).
         """
         check_protocol_leg(protocol, leg)
         options = options or {}
@@ -67,17 +69,29 @@ class TrialsMixin(AthletesMixin):
         self.get_athlete(athlete_id)
         if calibration_id is not None and self._one("SELECT 1 FROM calibrations WHERE id = ?", (calibration_id,)) is None:
             raise NotFoundError(f"calibration {calibration_id} does not exist")
+        if session_id is not None:
+            self.check_session_of(session_id, athlete_id)
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT INTO trials (athlete_id, protocol, leg, options, status, started_at, sample_rate_hz,"
-                " calibration_id, software_version, zero_offsets) VALUES (?, ?, ?, ?, 'recording', ?, ?, ?, ?, ?)",
+                " calibration_id, software_version, zero_offsets, session_id)"
+                " VALUES (?, ?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?)",
                 (athlete_id, protocol, leg, options_json, now_iso(), float(sample_rate_hz), calibration_id,
-                 software_version, zero_json),
+                 software_version, zero_json, session_id),
             )
             trial_id = int(cur.lastrowid or 0)
             if actor is not None:
                 self._audit(conn, actor, "record", f"trial {trial_id}")
         return self.get_trial(trial_id)
+
+    def check_session_of(self, session_id: int, athlete_id: int) -> None:
+        """:class:`NotFoundError` unless ``session_id`` is a live session; :class:`ConflictError`
+        when it is another athlete's (a trial joins only its own athlete's session)."""
+        row = self._one("SELECT athlete_id FROM sessions WHERE id = ? AND deleted_at IS NULL", (session_id,))
+        if row is None:
+            raise NotFoundError(f"session {session_id} does not exist")
+        if row["athlete_id"] != athlete_id:
+            raise ConflictError(f"session {session_id} is athlete {row['athlete_id']}'s, not athlete {athlete_id}'s")
 
     def _trial_row(self, trial_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
         row = self._one("SELECT * FROM trials WHERE id = ?", (trial_id,))

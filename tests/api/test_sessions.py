@@ -72,11 +72,17 @@ def screen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Screen]:
             trials: dict[tuple[str, str], dict[str, Any]] = {}
             for protocol, options in (("single_leg_stance", {"duration_s": 10.0}), ("single_leg_squat", {"reps": 3})):
                 for leg in ("left", "right"):
-                    trial = _record(st, client, h, {"athlete_id": athlete["id"], "protocol": protocol, "leg": leg,
-                                                    "options": options})
-                    r = client.post(f"/api/v1/sessions/{session['id']}/trials", json={"trial_id": trial["id"]},
-                                    headers=h)
-                    assert r.status_code == 200 and r.json()["session_id"] == session["id"], r.text
+                    body = {"athlete_id": athlete["id"], "protocol": protocol, "leg": leg, "options": options}
+                    if protocol == "single_leg_stance":  # recorded into the session ...
+                        trial = _record(st, client, h, {**body, "session_id": session["id"]})
+                    else:  # ... or attached afterwards
+                        trial = _record(st, client, h, body)
+                        assert trial["session_id"] is None
+                        r = client.post(f"/api/v1/sessions/{session['id']}/trials", json={"trial_id": trial["id"]},
+                                        headers=h)
+                        assert r.status_code == 200, r.text
+                        trial = r.json()
+                    assert trial["session_id"] == session["id"]
                     trials[(protocol, leg)] = trial
             yield Screen(st, client, h, athlete, session, trials)
     finally:
@@ -123,6 +129,14 @@ def test_list_per_athlete_and_refusals(screen: Screen) -> None:
     first = next(iter(screen.trials.values()))
     r = c.post(f"/api/v1/sessions/{other['id']}/trials", json={"trial_id": first["id"]}, headers=h)
     assert r.status_code == 409 and "already part of session" in r.text
+    # a recording into a session that does not exist, or is another athlete's, is refused before arming
+    start = {"athlete_id": screen.athlete["id"], "protocol": "single_leg_stance", "leg": "left"}
+    assert c.post("/api/v1/recording/start", json={**start, "session_id": 99999}, headers=h).status_code == 404
+    stranger = c.post("/api/v1/athletes", json={"name": "Someone Else"}, headers=h).json()
+    r = c.post("/api/v1/recording/start", json={**start, "athlete_id": stranger["id"],
+                                                "session_id": screen.session["id"]}, headers=h)
+    assert r.status_code == 409 and "athlete" in r.text
+    assert c.get("/api/v1/recording/status", headers=h).json()["state"] in ("idle", "saved")
     assert c.get(f"/api/v1/sessions/{screen.session['id']}/report.pdf", params={"lang": "fr"},
                  headers=h).status_code == 422
 

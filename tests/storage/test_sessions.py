@@ -51,13 +51,20 @@ def test_create_list_attach_and_refusals(fresh_db: Store) -> None:
     t1 = store.create_trial(athlete_id=ada["id"], protocol="single_leg_stance", leg="left", sample_rate_hz=80)
     t2 = store.create_trial(athlete_id=ada["id"], protocol="single_leg_stance", leg="right", sample_rate_hz=80)
     tb = store.create_trial(athlete_id=bo["id"], protocol="stepping", sample_rate_hz=80)
+    # a trial can be opened inside a session of its own athlete only
+    t0 = store.create_trial(athlete_id=ada["id"], protocol="stepping", sample_rate_hz=80, session_id=s2["id"])
+    assert t0["session_id"] == s2["id"]
+    with pytest.raises(ConflictError, match="athlete"):
+        store.create_trial(athlete_id=bo["id"], protocol="stepping", sample_rate_hz=80, session_id=s2["id"])
+    with pytest.raises(NotFoundError):
+        store.create_trial(athlete_id=ada["id"], protocol="stepping", sample_rate_hz=80, session_id=999)
     store.attach_trial(s1["id"], t1["id"])
     store.attach_trial(s1["id"], t2["id"])
     store.attach_trial(s1["id"], t2["id"])  # again: no change, no error
     assert [t["id"] for t in store.get_session(s1["id"])["trials"]] == [t1["id"], t2["id"]]
     items, total = store.list_sessions(athlete_id=ada["id"])
     assert total == 2 and [s["id"] for s in items] == [s2["id"], s1["id"]]  # newest first
-    assert {s["id"]: s["n_trials"] for s in items} == {s1["id"]: 2, s2["id"]: 0}
+    assert {s["id"]: s["n_trials"] for s in items} == {s1["id"]: 2, s2["id"]: 1}
     with pytest.raises(ConflictError, match="already part of session"):
         store.attach_trial(s2["id"], t1["id"])
     with pytest.raises(ConflictError, match="athlete"):
