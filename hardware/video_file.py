@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from hardware.base import VideoFrame
-from station.core.errors import InputError, StorageError
+from station.core.errors import HardwareError, InputError, StorageError
 
 #: Presentation-time unit of the MP4 stream (the MPEG 90 kHz clock).
 TIME_BASE = Fraction(1, 90_000)
@@ -214,7 +214,17 @@ class VideoWriter:
         return len(self._t_ns)
 
     def close(self) -> RecordedVideo:
-        """Flush the encoder, move the file in place, write the sidecar."""
+        """Flush the encoder, move the file in place, write the sidecar.
+
+        Raises :class:`HardwareError` when no frame was written: there is no video then
+        (PyAV creates the file only with the first frame), and nothing is left behind.
+        """
+        if not self._t_ns:
+            self.abort()
+            raise HardwareError(
+                "the camera delivered no frame, so this trial has no video",
+                hint="Check the camera's cable and the camera health on the status page.",
+            )
         for packet in self._stream.encode():
             self._container.mux(packet)
         self._container.close()

@@ -10,6 +10,7 @@ import pytest
 
 from hardware.sim.camera import SimCamera, SquatMotion
 from hardware.video_file import (
+    VideoWriter,
     delete_video,
     read_timestamps,
     read_video_frames,
@@ -19,7 +20,7 @@ from hardware.video_file import (
 )
 from station.analysis.kinematics import frontal_kinematics
 from station.analysis.markers import track_markers
-from station.core.errors import ConflictError, InputError
+from station.core.errors import ConflictError, HardwareError, InputError
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,13 @@ def test_delete_video_removes_both_files(tmp_path: Path) -> None:
     delete_video(video)
     assert not video.exists() and not timestamps_path_for(video).exists()
     delete_video(video)  # already gone: fine
+
+
+def test_a_writer_closed_without_frames_says_so_and_leaves_nothing(tmp_path: Path) -> None:
+    """PyAV creates the MP4 only with the first frame: closing without one used to end in a
+    FileNotFoundError from moving the missing .part into place (seen on Trixie's PyAV 14)."""
+    path = tmp_path / "empty.mp4"
+    writer = VideoWriter(path, width=64, height=48, fps=30.0)
+    with pytest.raises(HardwareError, match="no frame"):
+        writer.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
