@@ -27,7 +27,7 @@ run: $(VENV)/.installed
 	$(BIN)/station serve
 
 debian-test-deps:
-	@bash scripts/ensure-debian-packages.sh chromium systemd shellcheck poppler-utils
+	@bash scripts/ensure-debian-packages.sh chromium systemd shellcheck poppler-utils faketime
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -12,6 +11,7 @@ from api import API_PREFIX
 from api.auth import Principal
 from api.deps import audit, get_store, require_role
 from api.routes.common import MAX_PAGE, Page, PathId, WholeNumber
+from station.core.clock import year_at_least
 from station.core.physics import G_M_S2
 from station.storage.base import check_text
 
@@ -30,10 +30,6 @@ def with_body_weight(athlete: dict[str, Any]) -> dict[str, Any]:
     return {**athlete, "body_weight_n": None if mass is None else float(mass) * G_M_S2}
 
 
-def _this_year() -> int:
-    return dt.datetime.now(dt.UTC).year
-
-
 class AthleteFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -50,8 +46,8 @@ class AthleteFields(BaseModel):
     @field_validator("birth_year")
     @classmethod
     def _not_future(cls, v: int | None) -> int | None:
-        if v is not None and v > _this_year():
-            raise ValueError(f"must not be after {_this_year()}")
+        if v is not None and v > year_at_least():  # a clock in 1970 refuses nobody (core.clock)
+            raise ValueError(f"must not be after {year_at_least()}")
         return v
 
 

@@ -6,7 +6,9 @@ watchdog script) can poll it. It carries no athlete data, so it needs no token.
 ``problems`` lists what is wrong in words, each with a ``code`` (the kiosk's translation
 key), the server's ``message``, what to check (``hint``), the channels concerned, and a
 ``severity``: ``error`` makes the answer 503 (load cells, database, disk), ``warn`` does
-not (the camera: trials are recorded without video). The kiosk shows each as a banner.
+not (the camera: trials are recorded without video; a clock not synchronised with NTP,
+``clock_unsynchronised``: nothing is refused, but trial times are wrong and purging waits).
+The kiosk shows each as a banner.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+
+from station.core.clock import clock_status
 
 router = APIRouter(tags=["health"])
 
@@ -93,11 +97,17 @@ def healthz(request: Request) -> JSONResponse:
     }
     database = _database(station)
     disk = _disk(settings)
+    clock = clock_status()
     ok = bool(hardware.get("healthy")) and database["ok"] and disk["ok"]
     problems = _load_cell_problems(hardware)
     if camera["error"]:
         problems.append({"code": "camera_unavailable", "severity": "warn", "message": camera["error"],
                          "hint": camera["hint"], "channels": []})
+    if not clock.synchronised:
+        problems.append({"code": "clock_unsynchronised", "severity": "warn", "message": clock.reason,
+                         "hint": "Connect the station to a network with a time server (NTP) once, or set the"
+                                 " time with timedatectl; recordings work meanwhile but carry this time.",
+                         "channels": []})
     if not database["ok"]:
         problems.append({"code": "database", "severity": "error", "message": database.get("error"),
                          "hint": database.get("hint"), "channels": []})
@@ -112,5 +122,6 @@ def healthz(request: Request) -> JSONResponse:
         "camera": camera,
         "database": database,
         "disk": disk,
+        "clock": {"synchronised": clock.synchronised, "ntp": clock.ntp, "now": clock.now},
     }
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from station.core.errors import InputError, NotFoundError
+from station.core.clock import ClockStatus, clock_status, year_at_least
+from station.core.errors import ConflictError, InputError, NotFoundError
 from station.storage.base import StoreBase, check_text, from_json, now_iso
 
 ATHLETE_FIELDS = ("name", "birth_year", "body_mass_kg", "dominant_leg", "notes")
@@ -38,7 +38,7 @@ def _clean_athlete(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         out["name"] = check_text("name", name.strip())
     if "birth_year" in fields:
         by = fields["birth_year"]
-        this_year = _dt.date.today().year
+        this_year = year_at_least()
         if by is not None and (not isinstance(by, int) or isinstance(by, bool) or not 1900 <= by <= this_year):
             raise InputError(f"birth_year must be a year between 1900 and {this_year}, got {by!r}")
         out["birth_year"] = by
@@ -137,14 +137,27 @@ class AthletesMixin(StoreBase):
             )
             self._audit(conn, actor, "delete", f"athlete {athlete_id}")
 
-    def purge_deleted(self, *, older_than_days: float = 30, actor: str = "purge") -> dict[str, Any]:
+    def purge_deleted(
+        self, *, older_than_days: float = 30, actor: str = "purge", clock: ClockStatus | None = None
+    ) -> dict[str, Any]:
         """Erase soft-deleted athletes and trials deleted more than ``older_than_days`` ago.
 
         Their samples, events and video rows go with them (ON DELETE CASCADE), and the
         video files they reference are removed from disk. Returns the counts.
+
+        The age is measured by the wall clock, so nothing is erased while the clock is not
+        synchronised (``clock``, default :func:`~station.core.clock.clock_status`): a Pi
+        booting with its clock years ahead would otherwise erase every soft-deleted
+        athlete at once. That is a :class:`ConflictError`; a later purge does the work.
         """
         if older_than_days < 0:
             raise InputError("older_than_days must be 0 or more")
+        clock = clock or clock_status()
+        if not clock.synchronised:
+            raise ConflictError(
+                f"not purging: {clock.reason}, so the age of a deletion cannot be trusted",
+                hint="Purge again once the clock is synchronised (timedatectl; the station needs NTP once).",
+            )
         cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(timespec="milliseconds")
         video_files = [
             p
@@ -185,7 +198,7 @@ class AthletesMixin(StoreBase):
         adds one raw CSV per trial beside this JSON.
         """
         athlete = self.get_athlete(athlete_id, include_deleted=True)
-        trials = self._rows("SELECT * FROM trials WHERE athlete_id = ? ORDER BY started_at, id", (athlete_id,))
+        trials = self._rows("SELECT * FROM trials WHERE athlete_id = ? ORDER BY id", (athlete_id,))
         out_trials = []
         for t in trials:
             t = _decode_trial(t)

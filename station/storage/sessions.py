@@ -59,22 +59,23 @@ class SessionsMixin(TrialsMixin):
         return row
 
     def get_session(self, session_id: int) -> dict[str, Any]:
-        """One session with its live trials (oldest first, metrics included)."""
+        """One session with its live trials (oldest first by id, so a wrong wall clock cannot
+        reorder them or change which is a leg's latest; metrics included)."""
         row = self._session_row(session_id)
         ids = [r["id"] for r in self._rows(
-            "SELECT id FROM trials WHERE session_id = ? AND deleted_at IS NULL ORDER BY started_at, id", (session_id,))]
+            "SELECT id FROM trials WHERE session_id = ? AND deleted_at IS NULL ORDER BY id", (session_id,))]
         row["trials"] = [self.get_trial(i) for i in ids]
         return row
 
     def list_sessions(self, *, athlete_id: int, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """An athlete's sessions, newest first, each with ``n_trials`` (its live trials)."""
+        """An athlete's sessions, newest first (by id: see :mod:`station.core.clock`), each with ``n_trials`` (its live trials)."""
         check_page(limit, offset)
         self.get_athlete(athlete_id)
         where = "s.athlete_id = ? AND s.deleted_at IS NULL"
         total = self._one(f"SELECT count(*) AS n FROM sessions s WHERE {where}", (athlete_id,))
         rows = self._rows(
             "SELECT s.*, (SELECT count(*) FROM trials t WHERE t.session_id = s.id AND t.deleted_at IS NULL)"
-            f" AS n_trials FROM sessions s WHERE {where} ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?",
+            f" AS n_trials FROM sessions s WHERE {where} ORDER BY s.id DESC LIMIT ? OFFSET ?",
             (athlete_id, limit, offset),
         )
         return rows, int(total["n"]) if total else 0
@@ -103,5 +104,5 @@ class SessionsMixin(TrialsMixin):
     def export_athlete(self, athlete_id: int) -> dict[str, Any]:
         """Everything stored about one athlete, their sessions included (privacy request)."""
         out = super().export_athlete(athlete_id)
-        out["sessions"] = self._rows("SELECT * FROM sessions WHERE athlete_id = ? ORDER BY started_at, id", (athlete_id,))
+        out["sessions"] = self._rows("SELECT * FROM sessions WHERE athlete_id = ? ORDER BY id", (athlete_id,))
         return out

@@ -5,7 +5,9 @@
 import { t } from "./i18n.js";
 
 /** The keys of every banner made here (the others are cleared when a problem is gone). */
-export const HEALTH_BANNERS = ["health:load_cells_down", "sensor", "health:camera_unavailable"];
+export const HEALTH_BANNERS = [
+  "health:load_cells_down", "sensor", "health:camera_unavailable", "health:clock_unsynchronised",
+];
 
 /** The banners for one /healthz answer: [{key, kind, what, todo, detail}]. */
 export function healthBanners(hz) {
@@ -30,6 +32,9 @@ export function healthBanners(hz) {
     } else if (p.code === "camera_unavailable") {
       what = t("health.camera_unavailable");
       todo = t("health.camera_unavailable_todo");
+    } else if (p.code === "clock_unsynchronised") {
+      what = t("health.clock_unsynchronised");
+      todo = t("health.clock_unsynchronised_todo");
     } else {
       continue; // database and disk have their own banners (app.js)
     }
