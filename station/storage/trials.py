@@ -240,7 +240,7 @@ class TrialsMixin(AthletesMixin):
     def metric_history(
         self, athlete_id: int, metric: str, *, protocol: str | None = None, leg: str | None = None
     ) -> list[dict[str, Any]]:
-        """Values of one metric (dotted path into the metrics JSON) over time, oldest first."""
+        """Values of one metric (dotted path into the metrics JSON), oldest first (by id)."""
         if not _METRIC_PATH.match(metric or ""):
             raise InputError(f"metric must be a dotted name such as sway.ml_rms_mm, got {metric!r}")
         self.get_athlete(athlete_id)
@@ -257,7 +257,11 @@ class TrialsMixin(AthletesMixin):
             f" FROM trials WHERE {where} ORDER BY started_at, id",
             params,
         )
-        points = [r for r in rows if r["value"] is not None]
+        # Oldest first by id, the order they were stored: a trial recorded while the wall
+        # clock was wrong (a Pi booting in 1970) keeps its place, and "the last N of each
+        # leg" (symmetry) stays the last recorded. The SQL order is the index's (same
+        # order with a right clock), so this sort only moves trials with a wrong time.
+        points = sorted((r for r in rows if r["value"] is not None), key=lambda r: int(r["trial_id"]))
         if not points:
             self._check_metric_known(metric)
         return points
