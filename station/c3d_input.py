@@ -1,6 +1,7 @@
 """Read two force platforms of a C3D file as the station's left and right plates.
 
-Uses ezc3d (Michaud & Begon 2021, J Open Source Softw 6:2911), which builds platform
+Uses ezc3d (Michaud & Begon 2021, J Open Source Softw 6:2911; optional, the ``ezc3d``
+extra: it has no Raspberry Pi wheel), which builds platform
 force, moment and CoP for platform types 1-4 from the analog channels and the
 FORCE_PLATFORM parameters. Labs store either the force on the foot (+Fz up) or the
 force on the plate (Fz negative, plate z down); the sign is normalised here so that
@@ -44,8 +45,15 @@ def read_c3d_plates(
         The file cannot be read, has no force platforms, or a platform number does
         not exist.
     """
-    import ezc3d  # heavy C++ extension: load only when a C3D file is read
-
+    try:
+        import ezc3d  # heavy C++ extension: load only when a C3D file is read
+    except ImportError:
+        # Optional: no aarch64 wheel, so a Raspberry Pi install leaves it out.
+        raise InputError(
+            "reading force platforms from a C3D file needs ezc3d, which is not installed",
+            hint="Install it with: pip install 'stance-station[ezc3d]' (on a PC; it has no "
+            "Raspberry Pi wheel), or analyse the station's own raw CSV export instead.",
+        ) from None
     p = Path(path)
     if not p.is_file():
         raise InputError(f"C3D file {p} does not exist")

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -89,3 +91,23 @@ def test_bad_platform_numbers_and_files(walk, tmp_path):
         read_c3d_plates(junk)
     with pytest.raises(InputError, match="does not exist"):
         read_c3d_plates(tmp_path / "missing.c3d")
+
+
+def test_without_ezc3d_the_reader_says_what_to_install(walk, monkeypatch):
+    # A Raspberry Pi install has no ezc3d (no aarch64 wheel): a None entry makes the
+    # import fail exactly as it does there.
+    monkeypatch.setitem(sys.modules, "ezc3d", None)
+    with pytest.raises(InputError, match="needs ezc3d") as err:
+        read_c3d_plates(walk)
+    assert "stance-station[ezc3d]" in (err.value.hint or "")
+
+
+def test_without_ezc3d_station_analyze_of_a_c3d_exits_2_with_the_reason(walk):
+    code = (
+        "import sys; sys.modules['ezc3d'] = None\n"
+        "from station.cli import main\n"
+        f"sys.exit(main(['analyze', {str(walk)!r}, '--protocol', 'stepping', '--plates', '2,4']))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "needs ezc3d" in r.stderr and "Traceback" not in r.stderr

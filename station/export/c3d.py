@@ -1,4 +1,6 @@
-"""A trial as a C3D file (the biomechanics interchange format) written with ezc3d.
+"""A trial as a C3D file (the biomechanics interchange format), written with the
+pure-Python ``c3d`` package, so a Raspberry Pi needs no compiled extension for it
+(ezc3d has no aarch64 wheel; it stays an optional extra for reading lab files).
 
 What the file holds, so Mokka, Visual3D, ezc3d or the ``c3d`` package can read it:
 
@@ -32,6 +34,7 @@ Movement (CoP from force and moments).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +101,23 @@ def uniform_grid(t_s: np.ndarray, rate_hz: float) -> np.ndarray:
     return t_s[0] + np.arange(n) / rate_hz
 
 
+def _add_param(group: Any, name: str, desc: str, values: Any, *, dims: tuple[int, ...] | None = None) -> None:
+    """Add a parameter to a ``c3d.Writer`` group. ``values`` is indexed as in the C3D
+    manual (first index fastest in the file): (3, 4, 2) CORNERS are [coordinate,
+    corner, plate]. Integers are stored as INT16, reals as FLOAT32, str as CHAR."""
+    if isinstance(values, str):
+        data = values.encode("utf-8")
+        group.add_param(name, desc=desc, bytes_per_element=-1, bytes=data, dimensions=[len(data)])
+        return
+    arr = np.asarray(values)
+    dtype = np.dtype("<i2") if np.issubdtype(arr.dtype, np.integer) else np.dtype("<f4")
+    shape = list(arr.shape if dims is None else dims)
+    group.add_param(
+        name, desc=desc, bytes_per_element=dtype.itemsize,
+        bytes=arr.astype(dtype).tobytes(order="F"), dimensions=shape,
+    )
+
+
 def build_c3d(
     t_s: np.ndarray,
     loads_n: np.ndarray,
@@ -105,9 +125,9 @@ def build_c3d(
     geometry: Geometry,
     rate_hz: float,
     station_info: dict[str, Any] | None = None,
-) -> Any:
-    """An ``ezc3d.c3d`` object for one trial (call ``.write(path)`` on it)."""
-    import ezc3d
+) -> bytes:
+    """The C3D file of one trial, as bytes (see the module docstring for its content)."""
+    import c3d
 
     t = np.asarray(t_s, dtype=float)
     loads = np.asarray(loads_n, dtype=float)
@@ -117,40 +137,46 @@ def build_c3d(
     frames = np.column_stack([np.interp(grid, t, loads[:, c]) for c in range(loads.shape[1])])
     analogs = np.hstack([plate_channels(frames, geometry), frames])  # (n, 12 + 8)
 
-    c = ezc3d.c3d()
-    c["parameters"]["POINT"]["RATE"]["value"] = np.array([float(rate_hz)])
-    c["parameters"]["POINT"]["UNITS"]["value"] = ["mm"]
-    c["parameters"]["ANALOG"]["RATE"]["value"] = np.array([float(rate_hz)])
+    # One analog sample per point frame; no markers (a (0, 5) point block per frame).
+    w = c3d.Writer(point_rate=float(rate_hz), analog_rate=float(rate_hz), point_units="mm")
     labels = [f"{lab}{k + 1}" for k in range(len(PLATES)) for lab in FP_LABELS] + [f"F_{name}" for name in CHANNELS]
     units = list(FP_UNITS) * len(PLATES) + ["N"] * len(CHANNELS)
     descriptions = [f"{p} plate {lab}" for p in PLATES for lab in FP_LABELS] + [f"vertical load of cell {n}" for n in CHANNELS]
-    c["parameters"]["ANALOG"]["LABELS"]["value"] = labels
-    c["parameters"]["ANALOG"]["UNITS"]["value"] = units
-    c["parameters"]["ANALOG"]["DESCRIPTIONS"]["value"] = descriptions
-    c["data"]["analogs"] = analogs.T[np.newaxis, :, :]
-    # No markers, but C3D counts frames in point frames: an empty point block of n frames.
-    c["data"]["points"] = np.zeros((4, 0, len(grid)))
-    if "rotations" in c["data"]:  # an empty rotations block would make ezc3d divide by zero
-        del c["data"]["rotations"]
+    w.set_analog_labels(labels)
+    w.set_analog_scales(np.ones(len(labels)))  # values stored as floats, unscaled
+    w.set_analog_offsets(np.zeros(len(labels), dtype=int))
+    for name, texts in (("UNITS", units), ("DESCRIPTIONS", descriptions)):
+        packed, width = c3d.Writer.pack_labels(texts)
+        w.analog_group.add_str(name, f"Analog {name.lower()}.", packed, width, len(texts))
+    no_points = np.zeros((0, 5), dtype=np.float32)
+    w.add_frames([(no_points, row[:, np.newaxis].astype(np.float32)) for row in analogs])
 
-    fp = c["parameters"]["FORCE_PLATFORM"]
-    fp["USED"]["value"] = np.array([len(PLATES)])
-    fp["TYPE"]["value"] = np.array([2] * len(PLATES))
-    fp["ZERO"]["value"] = np.array([0, 0])  # the station zeroes its plates itself
-    fp["CORNERS"]["value"] = np.stack([plate_corners_mm(geometry, p) for p in PLATES], axis=2)
-    fp["ORIGIN"]["value"] = np.zeros((3, len(PLATES)))
-    fp["CHANNEL"]["value"] = np.arange(1, 6 * len(PLATES) + 1).reshape(len(PLATES), 6).T
+    n_plates = len(PLATES)
+    fp = w.get_create("FORCE_PLATFORM")
+    _add_param(fp, "USED", "Number of force platforms", np.int16(n_plates), dims=())
+    _add_param(fp, "TYPE", "Force platform types", np.full(n_plates, 2, dtype=int))
+    _add_param(fp, "ZERO", "Zero baseline frames (the station zeroes its plates itself)", np.array([0, 0]))
+    corners = np.stack([plate_corners_mm(geometry, p) for p in PLATES], axis=2)  # (3, 4, plates)
+    _add_param(fp, "CORNERS", "Plate corners, lab frame (mm)", corners)
+    _add_param(fp, "ORIGIN", "Plate origin relative to its centre (mm)", np.zeros((3, n_plates)))
+    _add_param(fp, "CHANNEL", "Analog channels of each plate", np.arange(1, 6 * n_plates + 1).reshape(n_plates, 6).T)
 
+    info = w.get_create("STATION")
     for key, value in (station_info or {}).items():
-        if value is None:
-            value = ""
-        c.add_parameter("STATION", key.upper(), [value] if isinstance(value, int | float) else str(value))
-    return c
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            fits = isinstance(value, int) and -(2**15) <= value < 2**15
+            _add_param(info, key.upper(), key, np.array([value], dtype=int if fits else np.float32))
+        else:
+            _add_param(info, key.upper(), key, "" if value is None else str(value))
+
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
 
 
 def write_trial_c3d(store: Store, trial_id: int, out: str | Path, *, include_deleted: bool = False) -> None:
     trial, t_s, loads, _invalid, cal = trial_loads(store, trial_id, include_deleted=include_deleted)
-    c = build_c3d(
+    data = build_c3d(
         t_s, loads, geometry=cal.geometry, rate_hz=float(trial["sample_rate_hz"]),
         station_info={
             "trial_id": int(trial["id"]),
@@ -163,6 +189,6 @@ def write_trial_c3d(store: Store, trial_id: int, out: str | Path, *, include_del
         },
     )
     try:
-        c.write(str(out))
-    except (OSError, RuntimeError) as exc:
+        Path(out).write_bytes(data)
+    except OSError as exc:
         raise StorageError(f"cannot write {out}: {exc}", hint="Check the path and the free disk space.") from None

@@ -3,6 +3,7 @@ force-platform reader; forces and CoP checked against the simulator's ground tru
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from station.core.geometry import Geometry
 from station.core.physics import CONTACT_THRESHOLD_N
 from station.export import export_trial
-from station.export.c3d import plate_corners_mm
+from station.export.c3d import build_c3d, plate_corners_mm
 
 from .conftest import StoredTrial, store_sim_trial
 
@@ -104,3 +105,40 @@ def test_bilateral_trial_exports_both_plates_loaded(fresh_db, tmp_path: Path) ->
     ch, _, _ = _read_with_c3d_package(export_trial(fresh_db, s.trial["id"], "c3d", tmp_path / "b.c3d"))
     total = ch["Fz1"] + ch["Fz2"]
     assert np.median(total) == pytest.approx(70.0 * 9.81, rel=0.02)
+
+
+def test_c3d_is_written_without_ezc3d(stored: StoredTrial, tmp_path: Path, monkeypatch) -> None:
+    # A Raspberry Pi has no ezc3d (no aarch64 wheel): the export must not need it.
+    monkeypatch.setitem(sys.modules, "ezc3d", None)
+    path = export_trial(stored.store, stored.trial["id"], "c3d", tmp_path / "trial.c3d")
+    monkeypatch.delitem(sys.modules, "ezc3d")
+    ch, _, rate = _read_with_c3d_package(path)
+    assert rate == 80.0 and len(ch["Fz1"]) > 100
+
+
+def test_station_group_and_channel_metadata_read_back_with_ezc3d(stored: StoredTrial, tmp_path: Path) -> None:
+    path = export_trial(stored.store, stored.trial["id"], "c3d", tmp_path / "trial.c3d")
+    params = ezc3d.c3d(str(path))["parameters"]
+    station = params["STATION"]
+    assert list(station["TRIAL_ID"]["value"]) == [stored.trial["id"]]
+    assert station["LEG"]["value"] == [stored.trial["leg"]]
+    assert station["STARTED_AT"]["value"] == [stored.trial["started_at"]]
+    assert station["CALIBRATION_ID"]["value"] == [str(stored.trial["calibration_id"])]
+    analog = params["ANALOG"]
+    assert analog["LABELS"]["value"][:3] == ["Fx1", "Fy1", "Fz1"] and analog["LABELS"]["value"][-1] == "F_right_br"
+    assert analog["UNITS"]["value"][:6] == ["N", "N", "N", "Nmm", "Nmm", "Nmm"]
+    assert analog["DESCRIPTIONS"]["value"][12] == "vertical load of cell left_fl"
+    corners = params["FORCE_PLATFORM"]["CORNERS"]["value"]
+    assert corners.shape == (3, 4, 2)
+    assert np.allclose(corners[:, :, 1], plate_corners_mm(Geometry(), "right"))
+
+
+def test_empty_and_large_station_values_survive(tmp_path: Path) -> None:
+    t = np.arange(10) / 80.0
+    data = build_c3d(t, np.full((10, 8), 100.0), geometry=Geometry(), rate_hz=80.0,
+                     station_info={"empty": None, "big": 70000, "small": 3})
+    (tmp_path / "x.c3d").write_bytes(data)
+    station = ezc3d.c3d(str(tmp_path / "x.c3d"))["parameters"]["STATION"]
+    assert station["EMPTY"]["value"] in ([""], [])
+    assert list(station["BIG"]["value"]) == [70000.0]  # beyond INT16: stored as a float, exact
+    assert list(station["SMALL"]["value"]) == [3]
