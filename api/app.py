@@ -17,8 +17,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
+from starlette.routing import Mount, Route, Router
 
 from api.auth import install_log_redaction
 from api.errors import install_error_handlers
@@ -70,10 +72,12 @@ def create_app(settings: Settings | None = None, *, station: Any = None) -> Fast
                 app.state.station = None
 
     app = FastAPI(
+        docs_url=None,  # served by install_offline_docs: no CDN
+        redoc_url=None,
         title="Stance Station API",
         version=__version__,
         description="Force-plate station for hip-stability testing. Authenticate with "
-        "'Authorization: Bearer <token>' (tokens: `station token create`). See docs/api.md.",
+        "`Authorization: Bearer <token>` (tokens: `station token create`). See docs/api.md.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None, *, station: Any = None) -> Fast
 
     for module in ROUTE_MODULES:
         app.include_router(module.router)
+    install_offline_docs(app)
 
     if not (STATIC_DIR / "index.html").is_file():
 
@@ -108,11 +113,63 @@ def create_app(settings: Settings | None = None, *, station: Any = None) -> Fast
     return app
 
 
+#: Where the Swagger UI and ReDoc files are served from (the fastapi-offline package).
+DOCS_ASSETS = "/docs-assets"
+REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def install_offline_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their scripts, styles and icon served by
+    the station itself: FastAPI's defaults load them from a CDN, so on a station without
+    internet the pages stayed blank. The files come from the fastapi-offline package;
+    Google Fonts and Swagger's online validator are switched off for the same reason."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    redoc_js: list[bytes] = []
+
+    # ReDoc's side menu shows Redocly's logo from their CDN (hidden again when it fails to
+    # load): point it at the local icon, so that no page of the station leaves it.
+    def redoc_script(request: Request) -> Response:
+        if not redoc_js:
+            text = (assets / "redoc.standalone.js").read_bytes()
+            redoc_js.append(text.replace(REDOC_CDN_LOGO, f"{DOCS_ASSETS}/favicon.png".encode()))
+        return Response(redoc_js[0], media_type="text/javascript")
+
+    # A mount, like the kiosk's files: public, and not an API route.
+    files = Router([Route("/redoc.standalone.js", redoc_script), Mount("/", StaticFiles(directory=assets))])
+    app.mount(DOCS_ASSETS, files, name="docs-assets")
+    title = app.title
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{title} - Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{title} - ReDoc",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
 def route_table(app: FastAPI) -> list[tuple[str, str]]:
     """Every ``(method, path)`` the app serves, with router prefixes applied; WebSocket
     routes have method ``"WS"``. Used by the auth and documentation tests, so a new
     route is checked without anyone listing it by hand."""
-    from starlette.routing import Mount, WebSocketRoute
+    from starlette.routing import WebSocketRoute
 
     try:  # FastAPI >= 0.120 keeps included routers as objects; flatten them
         from fastapi.routing import iter_route_contexts
