@@ -15,10 +15,21 @@ readonly CONF_DIR=/etc/stance-station        # station.toml, kiosk.env
 readonly UNIT_DIR=/etc/systemd/system
 readonly SERVICE_USER=station
 readonly SERVICE_GROUPS=(gpio video)
-readonly UNITS=(station.service station-backup.service station-backup.timer station-kiosk.service)
-# picamera2/libcamera come from Raspberry Pi OS, not PyPI; lgpio from the OS too, so the
-# venv does not have to build it. curl is used by wait-healthy.sh, sqlite3 for inspection.
-readonly PACKAGES=(python3-venv python3-pip python3-picamera2 python3-libcamera python3-lgpio curl sqlite3)
+readonly UNITS=(station.service station-backup.service station-backup.timer)
+# The kiosk starts with the desktop session (XDG autostart, run by labwc's/wayfire's
+# autostart on Raspberry Pi OS): an entry in the desktop user's ~/.config/autostart.
+readonly KIOSK_ENTRY=stance-station-kiosk.desktop
+# Earlier versions ran the kiosk as a system unit outside the session: removed on update.
+readonly OLD_KIOSK_UNIT=station-kiosk.service
+# numpy and PyAV come from the OS and the venv keeps them (see step 7): picamera2 and its
+# simplejpeg are built against them. curl is used by wait-healthy.sh, sqlite3 for inspection.
+readonly PACKAGES=(python3-venv python3-pip python3-numpy python3-av curl sqlite3)
+# Only Raspberry Pi OS has these: picamera2/libcamera (not on PyPI) and lgpio (so pip does
+# not have to build it). Elsewhere (plain Debian, the arm64 check) they are skipped with a
+# warning: the camera is then off, and pip builds lgpio if a compiler is there.
+readonly PI_PACKAGES=(python3-picamera2 python3-libcamera python3-lgpio)
+# The station's pip install may not replace these OS packages (import name=dpkg package).
+readonly OS_PINNED=(numpy=python3-numpy av=python3-av)
 # What gets copied from the checkout and installed with pip.
 readonly SOURCE_ITEMS=(pyproject.toml README.md station hardware calibration api docs)
 
@@ -215,13 +226,35 @@ if ! package_installed chromium-browser && ! package_installed chromium; then
     fi
     if [ "$KIOSK" -eq 1 ]; then missing+=("$browser_pkg"); fi
 fi
-if [ ${#missing[@]} -eq 0 ]; then
+pi_missing=()
+for pkg in "${PI_PACKAGES[@]}"; do
+    package_installed "$pkg" || pi_missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ] && [ ${#pi_missing[@]} -eq 0 ]; then
     ok "all installed"
 elif [ -n "$ROOT" ] && [ "$DRY_RUN" -eq 0 ]; then
-    die "cannot install OS packages into --root $ROOT; missing: ${missing[*]}"
+    [ ${#missing[@]} -eq 0 ] || die "cannot install OS packages into --root $ROOT; missing: ${missing[*]}"
+    echo "    WARNING: not installed in --root $ROOT (Raspberry Pi OS packages): ${pi_missing[*]}" >&2
 else
-    act apt-get update
-    act env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    # Raspberry Pi OS packages that these package sources do not have are left out, loudly
+    # (looked up in apt's lists as they are: a run with nothing else to do stays a no-op).
+    updated=0
+    if [ ${#missing[@]} -gt 0 ] || ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
+        act apt-get update
+        updated=1
+    fi
+    for pkg in "${pi_missing[@]}"; do
+        if [ "$DRY_RUN" -eq 1 ] || apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+            missing+=("$pkg")
+        else
+            echo "    WARNING: $pkg is not in this system's package sources (not Raspberry Pi OS?): skipped;" \
+                "$([ "$pkg" = python3-lgpio ] && echo "pip builds lgpio from source" || echo "the camera will be off")" >&2
+        fi
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        [ "$updated" -eq 1 ] || act apt-get update
+        act env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    fi
 fi
 
 # --- 2. groups and the service user ------------------------------------------------------
@@ -304,17 +337,48 @@ else
 fi
 
 # --- 7. the station package ----------------------------------------------------------------
-step "station package with the pi extra"
+step "station package with the pi extra (numpy and PyAV stay the OS's)"
+# pip must not install its own numpy or PyAV into the venv: they would hide the OS's, and
+# picamera2 (with simplejpeg, built against the OS's numpy) would fail to import with
+# "numpy.dtype size changed" (Bookworm: numpy 1.24, pip's newest is 2.x). So pin both to
+# the versions the OS's Python has; if the station ever needs newer ones, pip says so and
+# stops instead of breaking the camera. docs/raspberry-pi.md, "Python packages".
+constraints=$(r "$PREFIX/pi-constraints.txt")
+want_constraints="# Written by scripts/install-pi.sh: the OS's numpy and PyAV, which the venv must keep."
+for pair in "${OS_PINNED[@]}"; do
+    module=${pair%%=*} pkg=${pair#*=}
+    version=$(dpkg-query "${dpkg_args[@]}" -W -f='${Version}' "$pkg" 2>/dev/null || true)
+    version=${version#*:}     # epoch: 1:1.24.2-1+deb12u1 -> 1.24.2-1+deb12u1
+    version=${version%%-*}    # Debian revision -> 1.24.2 (what the package's metadata says)
+    version=${version%%+*}    # +dfsg, +ds
+    if [ -n "$version" ]; then
+        want_constraints+=$'\n'"$module==$version"
+    elif [ "$DRY_RUN" -eq 0 ]; then
+        die "$pkg is not installed (step 1 installs it)"
+    fi
+done
+if [ -f "$constraints" ] && [ "$(cat "$constraints")" = "$want_constraints" ]; then
+    ok "$PREFIX/pi-constraints.txt is up to date"
+elif [ "$DRY_RUN" -eq 1 ]; then
+    echo "    would write $PREFIX/pi-constraints.txt:"
+    while IFS= read -r line; do echo "        | $line"; done <<<"$want_constraints"
+    CHANGES=$((CHANGES + 1))
+else
+    echo "$want_constraints" >"$constraints"
+    echo "    wrote $PREFIX/pi-constraints.txt: $(grep -v '^#' "$constraints" | tr '\n' ' ')"
+    CHANGES=$((CHANGES + 1))
+fi
 stamp=$venv/.stance-station-source
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_hash" ] && [ -x "$venv/bin/station" ]; then
+want_stamp="$want_hash $(echo "$want_constraints" | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ] && [ -x "$venv/bin/station" ]; then
     ok "installed version matches this checkout"
 else
-    echo "    (pip shows its own progress; the first install downloads numpy, scipy, ... and takes a few minutes)"
-    act "$venv/bin/python" -m pip install --upgrade --progress-bar on "${PIP_ARGS[@]}" "${stage}[pi]"
+    echo "    (pip shows its own progress; the first install downloads scipy, FastAPI, ... and takes a few minutes)"
+    act "$venv/bin/python" -m pip install --upgrade --progress-bar on --constraint "$constraints" "${PIP_ARGS[@]}" "${stage}[pi]"
     if [ "$DRY_RUN" -eq 1 ]; then
         echo "    would write: $stamp"
     else
-        echo "$want_hash" >"$stamp"
+        echo "$want_stamp" >"$stamp"
     fi
     PACKAGE_CHANGED=1
 fi
@@ -325,25 +389,31 @@ for f in kiosk.sh wait-healthy.sh; do
     install_file "$SRC/scripts/$f" "$(r "$PREFIX/bin/$f")" 0755 || true
 done
 
-# --- 9. systemd units ------------------------------------------------------------------------
-step "systemd units"
+# --- 9. systemd units and the kiosk's autostart entry -------------------------------------
+step "systemd units and the kiosk autostart"
 UNITS_CHANGED=0
 for u in "${UNITS[@]}"; do
-    [ "$KIOSK" -eq 1 ] || [ "$u" != station-kiosk.service ] || continue
     if install_file "$SRC/systemd/$u" "$(r "$UNIT_DIR/$u")" 0644; then UNITS_CHANGED=1; fi
 done
+if [ -e "$(r "$UNIT_DIR/$OLD_KIOSK_UNIT")" ] || [ -e "$(r "$UNIT_DIR/$OLD_KIOSK_UNIT.d")" ]; then
+    # Two kiosks would fight over the screen; the session's autostart replaces the unit.
+    if systemd_running; then act systemctl stop "$OLD_KIOSK_UNIT"; fi
+    act systemctl "${systemctl_args[@]}" disable "$OLD_KIOSK_UNIT"
+    act rm -rf "$(r "$UNIT_DIR/$OLD_KIOSK_UNIT")" "$(r "$UNIT_DIR/$OLD_KIOSK_UNIT.d")"
+    UNITS_CHANGED=1
+fi
 if [ "$KIOSK" -eq 1 ]; then
-    dropin=$(mktemp)
-    trap 'rm -f "$dropin"' EXIT
-    cat >"$dropin" <<EOF
-# Written by scripts/install-pi.sh: the desktop user whose session shows the kiosk.
-[Service]
-User=$KIOSK_USER
-Environment=XDG_RUNTIME_DIR=/run/user/$kiosk_uid
-EOF
-    if install_file "$dropin" "$(r "$UNIT_DIR/station-kiosk.service.d/10-desktop-user.conf")" 0644; then
-        UNITS_CHANGED=1
-        [ "$DRY_RUN" -eq 0 ] || sed 's/^/        | /' "$dropin"
+    kiosk_home=$(user_field "$KIOSK_USER" 6)
+    kiosk_gid=$(user_field "$KIOSK_USER" 4)
+    autostart=$(r "$kiosk_home/.config/autostart")
+    if [ -f "$autostart/$KIOSK_ENTRY" ] && cmp -s "$SRC/systemd/$KIOSK_ENTRY" "$autostart/$KIOSK_ENTRY"; then
+        ok "$kiosk_home/.config/autostart/$KIOSK_ENTRY is up to date"
+    else
+        # Owned by the desktop user, as the rest of the home directory (numeric ids: --root).
+        for d in "$(r "$kiosk_home/.config")" "$autostart"; do
+            [ -d "$d" ] || act install -d -m 0755 -o "$kiosk_uid" -g "$kiosk_gid" "$d"
+        done
+        act install -m 0644 -o "$kiosk_uid" -g "$kiosk_gid" "$SRC/systemd/$KIOSK_ENTRY" "$autostart/$KIOSK_ENTRY"
     fi
 fi
 if [ "$UNITS_CHANGED" -eq 1 ] && systemd_running; then
@@ -353,7 +423,6 @@ fi
 # --- 10. enable and start ----------------------------------------------------------------------
 step "enable and start"
 enable=(station.service station-backup.timer)
-[ "$KIOSK" -eq 0 ] || enable+=(station-kiosk.service)
 for u in "${enable[@]}"; do
     if [ "$(systemctl "${systemctl_args[@]}" is-enabled "$u" 2>/dev/null || true)" = enabled ]; then
         ok "$u is enabled"

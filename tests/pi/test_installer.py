@@ -22,11 +22,17 @@ import pytest
 from station.core.config import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
-UNITS = ["station.service", "station-backup.service", "station-backup.timer", "station-kiosk.service"]
-PI_PACKAGES = [
-    "python3-venv", "python3-pip", "python3-picamera2", "python3-libcamera", "python3-lgpio",
-    "curl", "sqlite3", "chromium-browser",
-]  # fmt: skip
+UNITS = ["station.service", "station-backup.service", "station-backup.timer"]
+#: The kiosk's XDG autostart entry (run by the desktop session), not a unit.
+KIOSK_ENTRY = "stance-station-kiosk.desktop"
+#: Package -> version as Raspberry Pi OS Bookworm's dpkg database has them (numpy and
+#: PyAV as Debian's: the installer pins the venv to them).
+PI_PACKAGES = {
+    "python3-venv": "3.11.2-1+b1", "python3-pip": "23.0.1+dfsg-1+rpt1", "python3-numpy": "1:1.24.2-1+deb12u1",
+    "python3-av": "10.0.0-1+b1", "python3-picamera2": "0.3.27-1", "python3-libcamera": "0.5.0+rpt20250429-1",
+    "python3-lgpio": "0.2.2-1~rpt1", "curl": "7.88.1-10+deb12u12", "sqlite3": "3.40.1-2+deb12u1",
+    "chromium-browser": "1:136.0.7103.92-1~deb12u1",
+}  # fmt: skip
 # Offline and quick: the station's own package only, built with the venv's setuptools.
 PIP_ARGS = ["--pip-arg=--no-deps", "--pip-arg=--no-build-isolation", "--pip-arg=--no-index"]
 SCRIPTS = ["install-pi.sh", "kiosk.sh", "wait-healthy.sh"]
@@ -67,6 +73,9 @@ def make_pi_image(root: Path) -> Path:
         'PRETTY_NAME="Raspbian GNU/Linux 12 (bookworm)"\nID=raspbian\nVERSION_CODENAME=bookworm\n'
     )
     (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\npi:x:1000:1000:,,,:/home/pi:/bin/bash\n")
+    (root / "home/pi").mkdir(parents=True)
+    if os.geteuid() == 0:
+        os.chown(root / "home/pi", 1000, 1000)
     (root / "etc/group").write_text("root:x:0:\nvideo:x:44:pi\npi:x:1000:\n")  # no gpio group yet
     (root / "etc/shadow").write_text("root:*:19000:0:99999:7:::\npi:*:19000:0:99999:7:::\n")
     (root / "etc/gshadow").write_text("root:*::\nvideo:*::pi\npi:!::\n")
@@ -77,8 +86,8 @@ def make_pi_image(root: Path) -> Path:
     (dpkg / "status").write_text(
         "".join(
             f"Package: {p}\nStatus: install ok installed\nMaintainer: Raspberry Pi <pi@example.org>\n"
-            f"Version: 1.0\nArchitecture: all\nDescription: {p}\n\n"
-            for p in PI_PACKAGES
+            f"Version: {version}\nArchitecture: all\nDescription: {p}\n\n"
+            for p, version in PI_PACKAGES.items()
         )
     )
     # systemd's own units (targets), which `systemctl --root` and `systemd-analyze --root` resolve.
@@ -129,10 +138,11 @@ def test_dry_run_on_this_machine_lists_the_actions_and_changes_nothing(checkout)
     assert not Path("/opt/stance-station").exists()
     assert "would run: useradd" in out and " station" in out
     assert "-m venv --system-site-packages /opt/stance-station/venv" in out
-    assert "pip install --upgrade --progress-bar on /opt/stance-station/src\\[pi\\]" in out
+    assert ("pip install --upgrade --progress-bar on --constraint /opt/stance-station/pi-constraints.txt "
+            "/opt/stance-station/src\\[pi\\]") in out
     for unit in UNITS:
         assert f"/etc/systemd/system/{unit}" in out
-    assert "User=root" in out  # the kiosk drop-in, shown in full
+    assert f"/root/.config/autostart/{KIOSK_ENTRY}" in out  # the kiosk user's session starts it
     assert "would run: systemctl enable station.service" in out
     assert "would run: systemctl enable station-backup.timer" in out
     assert "dry run:" in out and "run without --dry-run" in out
@@ -152,7 +162,7 @@ def test_bad_options_exit_2_with_a_reason(checkout, tmp_path):
     done = installer(checkout, "--root", str(root), "--kiosk-user", "pi")
     assert done.returncode == 2
     if os.geteuid() == 0:
-        assert "cannot install OS packages into --root" in done.stderr and "python3-picamera2" in done.stderr
+        assert "cannot install OS packages into --root" in done.stderr and "python3-numpy" in done.stderr
     else:
         assert "run me as root" in done.stderr
     assert not (root / "etc/systemd/system/station.service").exists()  # stopped before changing anything
@@ -172,13 +182,20 @@ def test_simulated_install_puts_everything_in_place(installed: Path, checkout: P
 
     for unit in UNITS:
         assert (root / "etc/systemd/system" / unit).read_text() == (checkout / "systemd" / unit).read_text()
-    dropin = (root / "etc/systemd/system/station-kiosk.service.d/10-desktop-user.conf").read_text()
-    assert "User=pi\n" in dropin and "XDG_RUNTIME_DIR=/run/user/1000" in dropin
     wants = root / "etc/systemd/system"
     assert (wants / "multi-user.target.wants/station.service").is_symlink()
     assert (wants / "timers.target.wants/station-backup.timer").is_symlink()
-    assert (wants / "graphical.target.wants/station-kiosk.service").is_symlink()
     assert not (wants / "timers.target.wants/station-backup.service").exists()  # started by its timer
+    # The kiosk starts with the desktop session of user pi, not as a system unit.
+    assert not list(wants.rglob("station-kiosk*"))
+    entry = root / "home/pi/.config/autostart" / KIOSK_ENTRY
+    assert entry.read_text() == (checkout / "systemd" / KIOSK_ENTRY).read_text()
+    for p in (entry, entry.parent, entry.parent.parent):
+        assert (p.stat().st_uid, p.stat().st_gid) == (1000, 1000), p  # the user's, not root's
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o644
+    # The venv may not replace the OS's numpy and PyAV (picamera2 is built against them).
+    constraints = (root / "opt/stance-station/pi-constraints.txt").read_text().splitlines()
+    assert [ln for ln in constraints if not ln.startswith("#")] == ["numpy==1.24.2", "av==10.0.0"]
 
     venv = root / "opt/stance-station/venv"
     assert "include-system-site-packages = true" in (venv / "pyvenv.cfg").read_text()
@@ -250,6 +267,40 @@ def test_shipped_configuration_is_valid(monkeypatch):
     assert s.hardware == "pi" and s.camera == "picamera2"
     assert s.data_dir == Path("/var/lib/stance-station")
     assert s.pins.dout == [5, 6, 13, 19, 26, 16, 20, 21] and s.pins.sck == 17
+
+
+def test_kiosk_autostart_entry_is_a_valid_desktop_entry_for_the_installed_script(installed: Path):
+    entry = installed / "home/pi/.config/autostart" / KIOSK_ENTRY
+    done = run(["desktop-file-validate", str(entry)])
+    assert done.returncode == 0 and done.stdout.strip() == "", done.stdout + done.stderr
+    fields = dict(ln.split("=", 1) for ln in entry.read_text().splitlines() if "=" in ln and not ln.startswith("#"))
+    assert fields["Type"] == "Application" and fields["Terminal"] == "false"
+    argv = fields["Exec"].split()
+    assert argv[0] == "/usr/bin/systemd-cat" and argv[1] == "--identifier=station-kiosk"
+    assert os.access(installed / argv[2].lstrip("/"), os.X_OK), argv[2]  # kiosk.sh, installed
+
+
+def test_validator_catches_a_broken_entry(tmp_path: Path):
+    """The check above can fail: a desktop entry without Type is refused."""
+    bad = tmp_path / "x.desktop"
+    bad.write_text((REPO / "systemd" / KIOSK_ENTRY).read_text().replace("Type=Application\n", ""))
+    assert run(["desktop-file-validate", str(bad)]).returncode != 0
+
+
+def test_update_from_the_old_kiosk_unit_removes_it(installed: Path, checkout: Path):
+    """Earlier versions installed station-kiosk.service (a system unit outside the
+    session): an update disables and removes it, so that only one kiosk starts."""
+    units = installed / "etc/systemd/system"
+    (units / "station-kiosk.service").write_text("[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=graphical.target\n")
+    (units / "station-kiosk.service.d").mkdir()
+    (units / "station-kiosk.service.d/10-desktop-user.conf").write_text("[Service]\nUser=pi\n")
+    enabled = run(["systemctl", f"--root={installed}", "enable", "station-kiosk.service"])
+    assert enabled.returncode == 0 and (units / "graphical.target.wants/station-kiosk.service").is_symlink()
+    done = installer(checkout, "--root", str(installed), "--kiosk-user", "pi", *PIP_ARGS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "systemctl --root=" in done.stdout and "disable station-kiosk.service" in done.stdout
+    assert not list(units.rglob("station-kiosk*"))
+    assert (installed / "home/pi/.config/autostart" / KIOSK_ENTRY).is_file()
 
 
 def test_second_run_changes_nothing_and_says_so(installed: Path, checkout: Path):

@@ -25,6 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 WAIT = REPO / "scripts/wait-healthy.sh"
 KIOSK = REPO / "scripts/kiosk.sh"
 PAGE = b'<html><body><h1 id="kiosk">Stance Station kiosk test</h1></body></html>'
+#: What makes Chromium work without a desktop here (through KIOSK_FLAGS, the documented hook).
+HEADLESS = "--headless=new --dump-dom --disable-gpu" + (" --no-sandbox" if os.geteuid() == 0 else "")
 
 
 class FakeStation:
@@ -32,18 +34,25 @@ class FakeStation:
 
     def __init__(self, port: int = 0) -> None:
         self.health_status = 503
+        self.slow_s = 3.0
         station = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 if self.path == "/healthz":
                     body, code = b'{"ok": false}', station.health_status
+                elif self.path == "/slow":  # keeps Chromium busy long enough to look at it
+                    time.sleep(station.slow_s)
+                    body, code = PAGE, 200
                 else:
                     body, code = PAGE, 200
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except BrokenPipeError:  # a Chromium stopped by the test
+                    pass
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -127,8 +136,9 @@ def test_kiosk_waits_for_the_desktop_then_shows_the_page_in_chromium(fake_statio
     runtime.mkdir()
     home = tmp_path / "home"
     home.mkdir()
-    flags = "--headless=new --dump-dom --disable-gpu" + (" --no-sandbox" if os.geteuid() == 0 else "")
-    env = clean_env(HOME=str(home), XDG_RUNTIME_DIR=str(runtime), KIOSK_URL=fake_station.url, KIOSK_FLAGS=flags)
+    fake_station.health_status = 200
+    env = clean_env(HOME=str(home), XDG_RUNTIME_DIR=str(runtime), KIOSK_URL=fake_station.url, KIOSK_FLAGS=HEADLESS,
+                    KIOSK_RESTART_S="0", KIOSK_ENV=str(tmp_path / "no-kiosk.env"))
     env.pop("XDG_CONFIG_HOME", None)
     proc = subprocess.Popen(["bash", str(KIOSK)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     compositor = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -148,3 +158,58 @@ def test_kiosk_waits_for_the_desktop_then_shows_the_page_in_chromium(fake_statio
     assert "kiosk mode on Wayland wayland-0" in out
     assert 'id="kiosk">Stance Station kiosk test</h1>' in out  # Chromium rendered the page
     assert (home / ".config/stance-station-kiosk").is_dir()  # its own profile, not the user's
+
+
+def chromium_cmdline(parent: int, timeout_s: float) -> list[str]:
+    """The command line of the Chromium that process ``parent`` started (from /proc)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+            try:
+                argv = Path(f"/proc/{child}/cmdline").read_bytes().decode().rstrip("\0").split("\0")
+            except FileNotFoundError:
+                continue
+            if any(a == "--kiosk" for a in argv):
+                return argv
+        time.sleep(0.05)
+    raise AssertionError("no Chromium with --kiosk among the children of kiosk.sh")
+
+
+def test_kiosk_reads_its_settings_suppresses_bubbles_and_restarts_chromium(fake_station, tmp_path):
+    """Started by the session's autostart, kiosk.sh takes KIOSK_URL and KIOSK_RESTART_S
+    from kiosk.env, runs Chromium with the flags that keep crash and update bubbles and
+    error dialogs off the kiosk, and starts it again whenever it exits."""
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    compositor = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    compositor.bind(str(runtime / "wayland-0"))
+    compositor.listen()
+    settings = tmp_path / "kiosk.env"
+    settings.write_text(f"# as installed\nKIOSK_URL={fake_station.url}slow\nKIOSK_WAIT_S=5\nKIOSK_RESTART_S=1\n")
+    fake_station.health_status = 200
+    env = clean_env(HOME=str(tmp_path), XDG_RUNTIME_DIR=str(runtime), KIOSK_FLAGS=HEADLESS, KIOSK_ENV=str(settings))
+    env.pop("XDG_CONFIG_HOME", None)
+    proc = subprocess.Popen(["bash", str(KIOSK)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        argv = chromium_cmdline(proc.pid, 30)
+        for flag in ("--kiosk", "--noerrdialogs", "--disable-session-crashed-bubble", "--hide-crash-restore-bubble",
+                     "--disable-infobars", "--no-first-run", "--disable-crash-reporter"):
+            assert flag in argv, flag
+        assert any(a.startswith("--simulate-outdated-no-au=") for a in argv)
+        assert fake_station.url + "slow" in argv  # from kiosk.env
+        first = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+        # Chromium renders the page and exits (--dump-dom): kiosk.sh starts another one.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            if children and int(children[0]) != first and "--kiosk" in chromium_cmdline(proc.pid, 30):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("Chromium was not started again")
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        compositor.close()
+    assert "exited with status 0; starting it again in 1 s" in out
+    assert out.count("starting ") >= 2 and 'id="kiosk">Stance Station kiosk test</h1>' in out
