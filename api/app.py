@@ -10,7 +10,7 @@ except ``/healthz``); the kiosk's static files are served at ``/``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -140,29 +140,22 @@ def install_offline_docs(app: FastAPI) -> None:
     # A mount, like the kiosk's files: public, and not an API route.
     files = Router([Route("/redoc.standalone.js", redoc_script), Mount("/", StaticFiles(directory=assets))])
     app.mount(DOCS_ASSETS, files, name="docs-assets")
-    title = app.title
-    openapi_url = app.openapi_url or "/openapi.json"
+    icon = f"{DOCS_ASSETS}/favicon.png"
+    swagger = {
+        "swagger_js_url": f"{DOCS_ASSETS}/swagger-ui-bundle.js", "swagger_css_url": f"{DOCS_ASSETS}/swagger-ui.css",
+        "swagger_favicon_url": icon, "swagger_ui_parameters": {"validatorUrl": None},
+    }  # fmt: skip
+    redoc = {"redoc_js_url": f"{DOCS_ASSETS}/redoc.standalone.js", "redoc_favicon_url": icon, "with_google_fonts": False}
+    for path, render, name, options in (
+        ("/docs", get_swagger_ui_html, "Swagger UI", swagger), ("/redoc", get_redoc_html, "ReDoc", redoc)
+    ):
+        page = _html_page(render, openapi_url=app.openapi_url, title=f"{app.title} - {name}", **options)
+        app.add_api_route(path, page, methods=["GET"], include_in_schema=False, response_class=HTMLResponse)
 
-    @app.get("/docs", include_in_schema=False)
-    def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{title} - Swagger UI",
-            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
-            swagger_ui_parameters={"validatorUrl": None},
-        )
 
-    @app.get("/redoc", include_in_schema=False)
-    def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=f"{title} - ReDoc",
-            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
-            with_google_fonts=False,
-        )
+def _html_page(render: Callable[..., HTMLResponse], **kwargs: Any) -> Callable[[], HTMLResponse]:
+    """A route without parameters (FastAPI would turn any argument into a query parameter)."""
+    return lambda: render(**kwargs)
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str]]:
