@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # On a Raspberry Pi, picamera2 and libcamera come from the OS packages: let the venv see them.
 SYSTEM_SITE := $(shell test -d /usr/lib/python3/dist-packages/picamera2 && echo --system-site-packages)
 
-.PHONY: run test bench lint typecheck debian-test-deps install-pi clean
+.PHONY: run test bench lint typecheck debian-test-deps install-pi pi-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(SYSTEM_SITE) $(VENV)
@@ -27,7 +27,7 @@ run: $(VENV)/.installed
 	$(BIN)/station serve
 
 debian-test-deps:
-	@bash scripts/ensure-debian-packages.sh chromium systemd shellcheck poppler-utils faketime
+	@bash scripts/ensure-debian-packages.sh chromium systemd shellcheck poppler-utils faketime desktop-file-utils
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -47,6 +47,11 @@ bench: $(VENV)/.installed-dev debian-test-deps
 
 install-pi:
 	bash scripts/install-pi.sh
+
+# The install on an emulated arm64 Debian (debootstrap + qemu-user-static, as root; the
+# root is cached in .cache/): minutes, so not part of `make test`. docs/raspberry-pi.md.
+pi-check:
+	bash scripts/pi-check.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

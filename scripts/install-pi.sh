@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs Stance Station on Raspberry Pi OS (Debian bookworm or later) from this checkout:
-# OS packages, a virtual environment that sees the OS's picamera2, the station with its
-# `pi` extra, the `station` user, configuration, systemd units; then enables and starts
-# them. Idempotent: every step first checks whether it is already done, so a second run
+# OS packages, a virtual environment that sees the OS's picamera2, numpy and PyAV, the
+# station with its `pi` extra, the `station` user, configuration, systemd units (enabled
+# and started) and the kiosk's autostart entry in the desktop user's home. Idempotent: every step first checks whether it is already done, so a second run
 # changes nothing and says so. See docs/raspberry-pi.md.
 #
 # Usage: sudo scripts/install-pi.sh [--dry-run] [--kiosk-user USER | --no-kiosk]

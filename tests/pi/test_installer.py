@@ -35,7 +35,7 @@ PI_PACKAGES = {
 }  # fmt: skip
 # Offline and quick: the station's own package only, built with the venv's setuptools.
 PIP_ARGS = ["--pip-arg=--no-deps", "--pip-arg=--no-build-isolation", "--pip-arg=--no-index"]
-SCRIPTS = ["install-pi.sh", "kiosk.sh", "wait-healthy.sh"]
+SCRIPTS = ["install-pi.sh", "kiosk.sh", "wait-healthy.sh", "pi-check.sh"]
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if k not in ("SUDO_USER",)}
