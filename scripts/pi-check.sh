@@ -167,26 +167,30 @@ mkdir -p "$ROOT$CHECKOUT"
 echo "$(find "$ROOT$CHECKOUT" -type f | wc -l) files"
 end
 
-# --- 5. build tools for lgpio where the OS has no python3-lgpio ---------------------------------------
+# --- 5. lgpio where the OS has no python3-lgpio ------------------------------------------
 begin "lgpio for rpi-lgpio"
 in_root apt-get update -qq
+build_env=()
 if in_root apt-cache policy python3-lgpio 2>/dev/null | grep -q 'Candidate: [0-9]'; then
     echo "python3-lgpio is packaged here: the installer installs it"
 else
-    # Raspberry Pi OS ships python3-lgpio (the installer installs it); plain Debian $SUITE
-    # does not, so pip builds lgpio from its source distribution: give it a compiler.
-    echo "Debian $SUITE has no python3-lgpio (Raspberry Pi OS has): installing gcc, swig, python3-dev so pip can build it"
+    # Raspberry Pi OS ships python3-lgpio (the installer installs it); plain Debian does
+    # not. PyPI has lgpio wheels for some Pythons only (cp311: yes; Trixie's cp313: no),
+    # and its source links to a system liblgpio unless PYPI=1 (its switch to build the
+    # library in): give pip a compiler and that switch, for the source case.
+    echo "Debian $SUITE has no python3-lgpio (Raspberry Pi OS has): gcc, swig, python3-dev and PYPI=1 for pip, should it build lgpio"
     in_root apt-get install -y -qq --no-install-recommends gcc libc6-dev swig python3-dev >/dev/null
+    build_env=(PYPI=1)
 fi
 end
 
 # --- 6. the installer, as on a Pi ---------------------------------------------------------------------
 begin "scripts/install-pi.sh --no-kiosk"
-in_root bash "$CHECKOUT/scripts/install-pi.sh" --no-kiosk
+in_root "${build_env[@]}" bash "$CHECKOUT/scripts/install-pi.sh" --no-kiosk
 end
 
 begin "scripts/install-pi.sh --no-kiosk again: nothing to do"
-second=$(in_root bash "$CHECKOUT/scripts/install-pi.sh" --no-kiosk)
+second=$(in_root "${build_env[@]}" bash "$CHECKOUT/scripts/install-pi.sh" --no-kiosk)
 echo "$second" | tail -n 3
 echo "$second" | grep -q "^nothing to do" || die "the second run of the installer changed something"
 end
