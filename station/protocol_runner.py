@@ -41,9 +41,13 @@ from station.core.protocols import HOLD_AFTER_LANDING_S, PROTOCOLS
 
 #: Data kept after the event that ends a trial, so the analysis sees it whole.
 TAIL_S = 0.5
-#: After the last squat: the analysis' zero-lag filters need this much data after the
-#: rise for the repetition to be found again in the saved trial.
-REPS_TAIL_S = 1.0
+#: After the last squat: the analysis' zero-lag filters need about 1 s of data after the
+#: rise for the repetition to be found again in the saved trial, and the athlete is still
+#: settling for up to ~0.8 s after the rise the segmentation sees on a short live record
+#: (a look every REPS_CHECK_S of sample time, as on a real-time station): 2 s keeps both.
+REPS_TAIL_S = 2.0
+#: How often (in sample time) the squat end condition looks at the record.
+REPS_CHECK_S = 0.5
 #: The other foot must stay off this long before a load counts as a touch-down.
 LIFT_MIN_S = 0.2
 _FEET = ("left", "right")
@@ -103,10 +107,25 @@ class EndCondition:
         return None
 
     def _reps(self, t_s: np.ndarray, fz_n: np.ndarray) -> EndDecision | None:
-        # segment_reps integrates the whole record: run it at most twice a second.
-        if t_s[-1] - self._last_reps_check < 0.5 or len(t_s) < 3 * self.rate_hz:
+        # segment_reps integrates the whole record: look at most every REPS_CHECK_S of data.
+        # The looks fall on a fixed grid of sample time and each sees only the data up to
+        # its grid point, so the end found does not depend on how the frames arrived: a
+        # recorder that was starved and reads 80 s at once ends where a live one does
+        # (counting on the whole long record found a repetition more and ended seconds late).
+        first = int(3 * self.rate_hz) - 1
+        if len(t_s) <= first:
             return None
-        self._last_reps_check = float(t_s[-1])
+        look_s = float(t_s[first]) if self._last_reps_check < 0 else self._last_reps_check + REPS_CHECK_S
+        while look_s <= t_s[-1]:
+            self._last_reps_check = look_s
+            n = int(np.searchsorted(t_s, look_s, side="right"))
+            decision = self._reps_up_to(t_s[:n], fz_n[:n])
+            if decision is not None:
+                return decision
+            look_s += REPS_CHECK_S
+        return None
+
+    def _reps_up_to(self, t_s: np.ndarray, fz_n: np.ndarray) -> EndDecision | None:
         total = fz_n.sum(axis=1)
         fs = sample_rate_hz(t_s)  # the analysis' rate: the median interval
         i0 = self._squat_start(t_s, fz_n)
