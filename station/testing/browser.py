@@ -20,3 +20,18 @@ def launch_chromium(playwright: Any) -> Any:
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run 'make debian-test-deps' (installs Debian's chromium)")
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def health_banner(playwright: Any, url: str, code: str, *, lang: str = "nl") -> tuple[str, str]:
+    """The text and class of the kiosk's health banner for problem ``code`` (e.g.
+    ``camera_unavailable``), as an 800x480 station display in ``lang`` shows it."""
+    browser = launch_chromium(playwright)
+    try:
+        context = browser.new_context(viewport={"width": 800, "height": 480})
+        context.add_init_script(f"localStorage.setItem('stance.lang', '{lang}')")
+        page = context.new_page()
+        page.goto(url + "/#history")
+        banner = page.wait_for_selector(f"[data-banner='health:{code}']", timeout=15_000)
+        return banner.inner_text(), banner.get_attribute("class") or ""
+    finally:
+        browser.close()

@@ -113,20 +113,11 @@ def test_a_working_camera_is_probed_at_start_up(tmp_path: Path, fake_picamera2: 
 def test_kiosk_banner_names_the_camera_problem(station_with_broken_camera: tuple[Station, TestClient]) -> None:
     from playwright.sync_api import sync_playwright
 
-    from station.testing.browser import launch_chromium
+    from station.testing.browser import health_banner
     from station.testing.servers import serve_in_thread
 
     station, _ = station_with_broken_camera
     with serve_in_thread(create_app(station.settings, station=station)) as url, sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        try:
-            context = browser.new_context(viewport={"width": 800, "height": 480})
-            context.add_init_script("localStorage.setItem('stance.lang', 'nl')")
-            page = context.new_page()
-            page.goto(url + "/#history")
-            banner = page.wait_for_selector("[data-banner='health:camera_unavailable']", timeout=15_000)
-            text = banner.inner_text()
-            assert "De camera werkt niet" in text and "numpy.dtype size changed" in text, text
-            assert "warn" in (banner.get_attribute("class") or "")
-        finally:
-            browser.close()
+        text, css = health_banner(pw, url, "camera_unavailable")
+        assert "De camera werkt niet" in text and "numpy.dtype size changed" in text, text
+        assert "warn" in css

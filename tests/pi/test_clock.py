@@ -132,18 +132,9 @@ def test_purge_waits_for_a_synchronised_clock(tmp_path: Path) -> None:
 def test_the_kiosk_says_the_clock_is_not_synchronised_in_dutch(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from station.testing.browser import launch_chromium
+    from station.testing.browser import health_banner
 
     with running_service(tmp_path / "data", env=_in_1970()) as svc, sync_playwright() as pw:
-        browser = launch_chromium(pw)
-        try:
-            context = browser.new_context(viewport={"width": 800, "height": 480})
-            context.add_init_script("localStorage.setItem('stance.lang', 'nl')")
-            page = context.new_page()
-            page.goto(svc.base_url + "/#history")
-            banner = page.wait_for_selector("[data-banner='health:clock_unsynchronised']", timeout=15_000)
-            text = banner.inner_text()
-            assert "Klok niet gesynchroniseerd" in text and "1970-01-0" in text, text
-            assert "warn" in (banner.get_attribute("class") or "")
-        finally:
-            browser.close()
+        text, css = health_banner(pw, svc.base_url, "clock_unsynchronised")
+        assert "Klok niet gesynchroniseerd" in text and "1970-01-0" in text, text
+        assert "warn" in css
